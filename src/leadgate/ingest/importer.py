@@ -1,0 +1,202 @@
+"""Import a file into the store: all of it or (by default) nothing.
+
+The file is streamed once. Good rows are staged in batches; bad rows are collected with
+their line and reason. At the end, a file with bad rows is discarded whole unless
+``skip_invalid`` is set, in which case the good rows go in and the bad ones are written to a
+rejects file beside the input.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Literal
+
+import orjson
+import pyarrow as pa
+
+from leadgate.domain.traits import TraitType
+from leadgate.errors import InputError, Issue
+from leadgate.ingest import readers
+from leadgate.ingest.rows import EventRow, Row, RowProblem, TraitRow
+from leadgate.ingest.segment import message_rows, parse_json_line
+from leadgate.ingest.tables import ColumnMap, account_rows, flat_event_rows, lead_rows
+from leadgate.store.duckdb_store import STAGED_COLUMNS, BatchResult, DuckDBStore
+
+ImportKind = Literal["events", "leads", "accounts"]
+STAGE_EVERY = 50_000
+MAX_ISSUES_KEPT = 1_000
+_ARROW_TYPES = {"text": pa.string(), "int64": pa.int64(), "timestamp": pa.timestamp("us"), "float64": pa.float64()}
+
+
+@dataclass
+class ImportReport:
+    """What an import read, added and refused."""
+
+    file: str
+    kind: ImportKind
+    rows_read: int = 0
+    rows_rejected: int = 0
+    issues: list[Issue] = field(default_factory=list)
+    batch: BatchResult | None = None
+    rejects_file: str | None = None
+
+    @property
+    def facts_added(self) -> int:
+        return self.batch.facts_added if self.batch else 0
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    kind: ImportKind
+    column_map: ColumnMap = field(default_factory=lambda: ColumnMap({}))
+    skip_invalid: bool = False
+    trait_types: Mapping[str, TraitType] = field(default_factory=dict)
+    now: dt.datetime | None = None
+
+
+def import_file(
+    store: DuckDBStore,
+    path: Path,
+    options: ImportOptions,
+    progress: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Stream ``path`` into the store (see the module docstring for the all-or-nothing rule)."""
+    readers.check_readable(path)
+    file_format = readers.detect_format(path)
+    if options.kind != "events" and file_format == "jsonl":
+        raise InputError(f"{path}: {options.kind} are imported from CSV or Parquet with a header")
+    now = options.now or dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    parse = _row_parser(options, file_format, _file_digest(path), now)
+    report = ImportReport(file=str(path), kind=options.kind)
+    rejects: list[tuple[readers.Record, RowProblem]] = []
+    buffers: dict[str, list[Row]] = {table: [] for table in STAGED_COLUMNS}
+    store.begin_batch()
+    try:
+        checked_columns = False
+        for record in readers.read_records(path, file_format, progress):
+            if not checked_columns and record.fields is not None:
+                _check_columns(record.fields, options, str(path))
+                checked_columns = True
+            report.rows_read += 1
+            try:
+                rows = parse(record)
+            except RowProblem as problem:
+                report.rows_rejected += 1
+                if len(report.issues) < MAX_ISSUES_KEPT:
+                    report.issues.append(Issue(str(path), record.line, 0, problem.code, str(problem)))
+                if options.skip_invalid:
+                    rejects.append((record, problem))
+                continue
+            for row in rows:
+                buffers[_table_of(row)].append(_Numbered(row, record.line))
+            if sum(len(rows) for rows in buffers.values()) >= STAGE_EVERY:
+                _flush(store, buffers)
+        if report.rows_rejected and not options.skip_invalid:
+            plural = "s" if report.rows_rejected != 1 else ""
+            raise InputError(
+                f"{path}: {report.rows_rejected} bad row{plural} of {report.rows_read}; nothing was imported "
+                "(fix them, or use --skip-invalid to import the good rows)",
+                report.issues,
+            )
+        _flush(store, buffers)
+        report.batch = store.commit_batch(options.kind, str(path), report.rows_read, now)
+    except BaseException:
+        store.discard_batch()
+        raise
+    if rejects:
+        report.rejects_file = str(_write_rejects(path, file_format, rejects))
+    return report
+
+
+def _row_parser(
+    options: ImportOptions, file_format: str, digest: str, now: dt.datetime
+) -> Callable[[readers.Record], list[Row]]:
+    mapping = options.column_map
+
+    def parse(record: readers.Record) -> list[Row]:
+        if record.raw is not None:
+            return message_rows(parse_json_line(record.raw), now)
+        fields_ = mapping.apply(record.fields or {})
+        if options.kind == "events":
+            return flat_event_rows(fields_, now)
+        if options.kind == "leads":
+            return lead_rows(fields_, digest, now, options.trait_types)
+        return account_rows(fields_, digest, now, options.trait_types)
+
+    return parse
+
+
+def _check_columns(columns: Mapping[str, Any], options: ImportOptions, file: str) -> None:
+    required: tuple[str, ...] = {
+        "events": ("message_id", "event", "timestamp"),
+        "leads": ("lead_id",),
+        "accounts": ("account_id",),
+    }[options.kind]
+    options.column_map.check_columns([name for name in columns if not name.startswith("__")], required, file)
+
+
+def _table_of(row: Row) -> str:
+    if isinstance(row, EventRow):
+        return "events"
+    if isinstance(row, TraitRow):
+        return "traits"
+    return "identities"
+
+
+@dataclass(frozen=True)
+class _Numbered:
+    row: Row
+    line: int
+
+
+def _flush(store: DuckDBStore, buffers: dict[str, list[Any]]) -> None:
+    for table, numbered in buffers.items():
+        if numbered:
+            store.stage(table, _to_arrow(table, numbered))
+            numbered.clear()
+
+
+def _to_arrow(table: str, numbered: list[_Numbered]) -> pa.Table:
+    columns = STAGED_COLUMNS[table]
+    data: dict[str, list[Any]] = {name: [] for name in columns}
+    row_fields = {item.name for item in fields(numbered[0].row)}
+    for item in numbered:
+        for name in columns:
+            if name in row_fields:
+                data[name].append(getattr(item.row, name))
+            else:  # line (events) or seq (traits, identities): the row's place in the file
+                data[name].append(item.line)
+    schema = pa.schema([(name, _ARROW_TYPES[kind]) for name, kind in columns.items()])
+    return pa.table(data, schema=schema)
+
+
+def _file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _write_rejects(path: Path, file_format: str, rejects: list[tuple[readers.Record, RowProblem]]) -> Path:
+    """The refused rows with their line and reason, as JSON lines beside the input."""
+    target = path.with_name(path.name + ".rejects.jsonl")
+    with target.open("wb") as out:
+        for record, problem in rejects:
+            original: Any = record.fields
+            if record.raw is not None:
+                original = record.raw.decode("utf-8", errors="replace").rstrip("\n")
+            entry = {"line": record.line, "code": problem.code, "error": str(problem), "row": original}
+            out.write(orjson.dumps(_without_private(entry), default=str) + b"\n")
+    return target
+
+
+def _without_private(entry: dict[str, Any]) -> dict[str, Any]:
+    row = entry.get("row")
+    if isinstance(row, dict):
+        entry["row"] = {key: value for key, value in row.items() if not key.startswith("__")}
+    return entry

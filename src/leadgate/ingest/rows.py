@@ -1,0 +1,137 @@
+"""Fact rows as ingestion produces them, before they are staged in a store.
+
+Parsing is pure: a message or a CSV line becomes rows or a :class:`RowProblem`, never a
+partial write. Times are UTC without time zone, to the whole second.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from leadgate.domain.traits import TraitType
+
+
+@dataclass(frozen=True)
+class EventRow:
+    message_id: str
+    kind: str
+    event: str
+    user_id: str | None
+    anonymous_id: str | None
+    ts: dt.datetime
+    received_at: dt.datetime
+    path: str | None
+    utm_source: str | None
+    utm_medium: str | None
+    utm_campaign: str | None
+    properties: str | None
+
+
+@dataclass(frozen=True)
+class TraitRow:
+    fact_id: str
+    entity_type: str
+    entity_id: str
+    name: str
+    value: str | None
+    learnt_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class IdentityRow:
+    fact_id: str
+    kind: str  # alias or account
+    from_id: str
+    to_id: str
+    learnt_at: dt.datetime
+
+
+Row = EventRow | TraitRow | IdentityRow
+
+
+class RowProblem(ValueError):
+    """Why one input row cannot be taken: a stable code, a sentence, and the field."""
+
+    def __init__(self, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}" if self.field else self.message
+
+
+def parse_time(value: Any, field: str) -> dt.datetime:
+    """An ISO 8601 time (or epoch seconds) as naive UTC, truncated to the second."""
+    if isinstance(value, dt.datetime):
+        moment = value
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        moment = dt.datetime.fromtimestamp(float(value), dt.UTC)
+    elif isinstance(value, str) and value.strip():
+        text = value.strip()
+        try:
+            moment = dt.datetime.fromisoformat(text.replace(" ", "T", 1) if "T" not in text else text)
+        except ValueError:
+            raise RowProblem("IM003", f"{value!r} is not a time (use ISO 8601, e.g. 2026-11-26T09:30:00Z)", field) from None
+    else:
+        raise RowProblem("IM003", "a time is required", field)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
+    return moment.replace(microsecond=0)
+
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
+
+
+def snake_case(name: str) -> str:
+    """``firstName`` -> ``first_name``, ``Job Title`` -> ``job_title``."""
+    spaced = _CAMEL.sub(r"_\1", name.strip())
+    return re.sub(r"[^a-z0-9]+", "_", spaced.lower()).strip("_")
+
+
+def trait_text(value: Any, name: str, kind: TraitType | None) -> str | None:
+    """A trait value as stored text, checked against its declared type."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if kind == "number":
+        if isinstance(value, bool):
+            raise RowProblem("IM005", f"{value!r} is not a number", name)
+        try:
+            number = float(str(value).replace(",", "").strip()) if isinstance(value, str) else float(value)
+        except ValueError:
+            raise RowProblem("IM005", f"{value!r} is not a number", name) from None
+        return format_number(number)
+    if kind == "boolean":
+        text = str(value).strip().lower()
+        if text in ("true", "yes", "1", "y"):
+            return "true"
+        if text in ("false", "no", "0", "n"):
+            return "false"
+        raise RowProblem("IM005", f"{value!r} is not yes/no (true, false, yes, no, 1, 0)", name)
+    if isinstance(value, (dict, list)):
+        raise RowProblem("IM005", "a trait must be a single value, not an object or a list", name)
+    if isinstance(value, float):
+        return format_number(value)
+    return str(value).strip()
+
+
+def format_number(number: float) -> str:
+    """Numbers as text without a trailing ``.0`` (so 200 reads as 200)."""
+    return str(int(number)) if number.is_integer() else repr(number)
+
+
+def fact_id(*parts: object) -> str:
+    """A stable id for a fact that has none of its own, from what identifies it."""
+    digest = hashlib.sha256("\x1f".join("" if part is None else str(part) for part in parts).encode())
+    return digest.hexdigest()[:32]
+
+
+def email_domain(email: str) -> str | None:
+    """The domain of an e-mail address, lowercased (None if it has no '@')."""
+    _, at, domain = email.rpartition("@")
+    return domain.strip().lower() or None if at else None

@@ -1,0 +1,114 @@
+"""Conditions as Ibis boolean expressions.
+
+Semantics (docs/conditions.md, and the oracle in tests/oracle.py, agree with this file):
+
+- a test on a missing value is false (``not`` of it is true);
+- text comparisons (``==``, ``!=``, ``in``, ``startswith``, ...) ignore case;
+- an event property is text; compared with a number it is read as a number (or missing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import ibis.expr.types as ir
+
+from leadgate.ingest.rows import format_number
+from leadgate.playbook.conditions import ast
+
+Resolver = Callable[[ast.Ref], ir.Value]
+EventCounter = Callable[[ast.EventClause], ir.IntegerValue]
+
+
+@dataclass(frozen=True)
+class ConditionCompiler:
+    """Turns condition trees into Ibis booleans over one table's columns."""
+
+    resolve: Resolver
+    lists: Mapping[str, tuple[str | float, ...]]
+    event_count: EventCounter | None = None
+
+    def compile(self, node: ast.Node) -> ir.BooleanValue:
+        """A never-null boolean expression for the condition."""
+        if isinstance(node, ast.And):
+            result = self.compile(node.items[0])
+            for item in node.items[1:]:
+                result = result & self.compile(item)
+            return result
+        if isinstance(node, ast.Or):
+            result = self.compile(node.items[0])
+            for item in node.items[1:]:
+                result = result | self.compile(item)
+            return result
+        if isinstance(node, ast.Not):
+            return ~self.compile(node.item)
+        if isinstance(node, ast.EventClause):
+            if self.event_count is None:
+                raise ValueError("event clauses are not available here")
+            return self.event_count(node) >= node.at_least
+        return self._test(node).fill_null(False)
+
+    def _test(self, node: ast.Node) -> ir.BooleanValue:
+        if isinstance(node, ast.Compare):
+            return _compare(self.resolve(node.left), node.op, node.right.value)
+        if isinstance(node, ast.Between):
+            value = _as_number(self.resolve(node.operand))
+            return (value >= float(node.low.value)) & (value <= float(node.high.value))
+        if isinstance(node, ast.InList):
+            items = self.lists[node.items.name] if isinstance(node.items, ast.NamedList) else tuple(
+                item.value for item in node.items.items if not isinstance(item.value, bool)
+            )
+            found = _in_list(self.resolve(node.operand), items)
+            return ~found if node.negated else found
+        if isinstance(node, ast.TextMatch):
+            text = self.resolve(node.operand).cast("string").lower()
+            pattern = str(node.pattern.value).lower()
+            if node.op == "startswith":
+                return text.startswith(pattern)
+            if node.op == "endswith":
+                return text.endswith(pattern)
+            return text.contains(pattern)
+        if isinstance(node, ast.IsNull):
+            missing = self.resolve(node.operand).isnull()
+            return ~missing if node.negated else missing
+        if isinstance(node, ast.Truthy):
+            return self.resolve(node.operand)  # type: ignore[return-value]
+        raise TypeError(f"not a condition node: {node!r}")
+
+
+def _compare(value: ir.Value, op: str, literal: str | float | bool) -> ir.BooleanValue:
+    if isinstance(literal, bool) and value.type().is_boolean():
+        left: ir.Value = value
+        right: object = literal
+    elif isinstance(literal, bool):
+        left, right = value.cast("string").lower(), str(literal).lower()
+    elif isinstance(literal, float):
+        left, right = _as_number(value), literal
+    else:
+        left, right = value.cast("string").lower(), literal.lower()
+    operations: dict[str, Callable[[ir.Value, object], ir.BooleanValue]] = {
+        "==": lambda a, b: a == b,
+        "!=": lambda a, b: a != b,
+        "<": lambda a, b: a < b,
+        "<=": lambda a, b: a <= b,
+        ">": lambda a, b: a > b,
+        ">=": lambda a, b: a >= b,
+    }
+    return operations[op](left, right)
+
+
+def _in_list(value: ir.Value, items: tuple[str | float, ...]) -> ir.BooleanValue:
+    if items and all(isinstance(item, float) for item in items) and value.type().is_numeric():
+        return value.isin(list(items))
+    if items and all(isinstance(item, float) for item in items) and value.type().is_string():
+        return _as_number(value).isin(list(items))
+    texts = [format_number(item) if isinstance(item, float) else item for item in items]
+    return value.cast("string").lower().isin([text.lower() for text in texts])
+
+
+def _as_number(value: ir.Value) -> ir.NumericValue:
+    if value.type().is_numeric():
+        return value  # type: ignore[return-value]
+    return value.cast("string").try_cast("float64")  # type: ignore[return-value]
+

@@ -1,0 +1,208 @@
+"""Per-lead aggregates of events: the raw material of engagement, product signals and
+windowed conditions.
+
+One pass over the events computes, per lead, every filtered sum and count the playbook needs
+(``SUM(...) FILTER (WHERE ...)`` on DuckDB). Rules with ``max_per_day`` need the events
+grouped by local day first; they get a second, smaller pass.
+
+How a rule's points are derived (docs/scoring.md says the same in words):
+
+- each event gives ``points x 2^(-age / half-life)`` (age in whole seconds), or ``points``
+  without decay;
+- ``once``: only the earliest event counts;
+- ``max_per_day: k``: a local day gives ``points x min(events that day, k)``, aged from the
+  day's last event;
+- ``at_least: N, within_days: W``: ``points`` (no decay) when N or more events fell in the
+  last W days;
+- ``within_days`` alone: only events of the last W days count.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+import ibis
+import ibis.expr.types as ir
+
+from leadgate.playbook.compiled import Playbook, ScoredRule
+from leadgate.playbook.conditions import ast
+from leadgate.playbook.model_scoring import EngagementRule, ProductSignal
+from leadgate.scoring.conditions import ConditionCompiler
+from leadgate.scoring.localtime import local_day
+from leadgate.store.facts import Facts
+
+SECONDS_PER_DAY = 86_400
+
+
+def epoch_seconds(moment: dt.datetime) -> int:
+    """Seconds since 1970 of a naive-UTC or aware datetime."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    return int(aware.timestamp())
+
+
+def decay_factor(age_seconds: ir.NumericValue, half_life_days: float | None) -> ir.NumericValue:
+    """``2^(-age / half-life)``, or 1 without a half-life."""
+    if half_life_days is None:
+        return ibis.literal(1.0)  # type: ignore[return-value]
+    return (age_seconds * (-math.log(2) / (half_life_days * SECONDS_PER_DAY))).exp()
+
+
+def rule_half_life(rule: EngagementRule, score_half_life: float | None) -> float | None:
+    """The half-life a rule decays with (None: no decay)."""
+    if not rule.decay or rule.is_threshold:
+        return None
+    return rule.half_life_days if rule.half_life_days is not None else score_half_life
+
+
+@dataclass(frozen=True)
+class EventAggregates:
+    """The per-lead aggregate tables and the names of their columns."""
+
+    main: ir.Table  # lead_key + one column per metric
+    daily: ir.Table | None  # lead_key + one column per max_per_day rule
+    clauses: dict[ast.EventClause, str]  # windowed condition -> its count column
+
+
+class EventPlan:
+    """Builds the aggregate expressions of one playbook, as of one moment."""
+
+    def __init__(self, playbook: Playbook, facts: Facts, as_of: dt.datetime) -> None:
+        self.playbook = playbook
+        self.facts = facts
+        self.as_of_epoch = epoch_seconds(as_of)
+        self.as_of = as_of
+
+    def events_until_now(self, only_keys: ir.Table | None) -> ir.Table:
+        events = self.facts.events
+        events = events.filter(events.ts <= ibis.literal(self.as_of), events.event.isin(sorted(self._event_names())))
+        if only_keys is not None:
+            events = events.filter(events.lead_key.isin(only_keys.lead_key))
+        return events.mutate(epoch=events.ts.epoch_seconds())
+
+    def _event_names(self) -> set[str]:
+        names = {rule.rule.event for rule in self._engagement_rules()}  # type: ignore[union-attr]
+        product = self.playbook.model.scoring.product
+        if product is not None:
+            for signal in product.signals.values():
+                names.update(signal.events)
+        names.update(clause.event for clause in self.playbook.all_event_clauses())
+        return names
+
+    def _engagement_rules(self) -> list[ScoredRule]:
+        return [rule for score in self.playbook.decayed_scores for rule in score.rules]
+
+    def match(self, events: ir.Table, event: str, where: ast.Node | None) -> ir.BooleanValue:
+        """The events of one name that pass a rule's filter."""
+        matched = events.event == event
+        if where is not None:
+            compiler = ConditionCompiler(
+                resolve=lambda ref: self.facts.event_property(events, ref.path[1]),
+                lists=self.playbook.lists,
+            )
+            matched = matched & compiler.compile(where)
+        return matched
+
+    def in_window(self, events: ir.Table, seconds: int) -> ir.BooleanValue:
+        return events.epoch > self.as_of_epoch - seconds
+
+    def aggregate(self, only_keys: ir.Table | None = None) -> EventAggregates:
+        events = self.events_until_now(only_keys)
+        metrics: dict[str, ir.Value] = {}
+        daily_rules: list[tuple[ScoredRule, float | None]] = []
+        for score in self.playbook.decayed_scores:
+            for scored in score.rules:
+                rule = scored.rule
+                assert isinstance(rule, EngagementRule)
+                matched = self.match(events, rule.event, rule.where.node if rule.where else None)
+                if rule.within_days is not None:
+                    matched = matched & self.in_window(events, rule.within_days * SECONDS_PER_DAY)
+                half_life = rule_half_life(rule, score.half_life_days)
+                if rule.is_threshold:
+                    metrics[f"n_{scored.id}"] = events.count(where=matched)
+                elif rule.once:
+                    metrics[f"f_{scored.id}"] = events.epoch.min(where=matched)
+                elif rule.max_per_day is not None:
+                    daily_rules.append((scored, half_life))
+                elif half_life is None:
+                    metrics[f"s_{scored.id}"] = events.count(where=matched).cast("float64")
+                else:
+                    age = self.as_of_epoch - events.epoch
+                    metrics[f"s_{scored.id}"] = decay_factor(age, half_life).sum(where=matched)
+        metrics.update(self._product_metrics(events))
+        clauses = {clause: f"w_{index}" for index, clause in enumerate(self.playbook.all_event_clauses())}
+        for clause, column in clauses.items():
+            matched = self.match(events, clause.event, clause.where) & self.in_window(events, clause.within_seconds)
+            metrics[column] = events.count(where=matched)
+        main = events.group_by("lead_key").aggregate(**metrics) if metrics else events.select("lead_key").distinct()
+        daily = self._daily(events, daily_rules) if daily_rules else None
+        return EventAggregates(main=main, daily=daily, clauses=clauses)
+
+    def evidence(self, only_keys: ir.Table) -> ir.Table:
+        """Per lead and engagement rule: how many events matched (``k_<id>``) and the last one (``t_<id>``)."""
+        events = self.events_until_now(only_keys)
+        metrics: dict[str, ir.Value] = {}
+        for score in self.playbook.decayed_scores:
+            for scored in score.rules:
+                rule = scored.rule
+                assert isinstance(rule, EngagementRule)
+                matched = self.match(events, rule.event, rule.where.node if rule.where else None)
+                if rule.within_days is not None:
+                    matched = matched & self.in_window(events, rule.within_days * SECONDS_PER_DAY)
+                metrics[f"k_{scored.id}"] = events.count(where=matched)
+                metrics[f"t_{scored.id}"] = events.ts.max(where=matched)
+        if not metrics:
+            return events.select("lead_key").distinct()
+        return events.group_by("lead_key").aggregate(**metrics)
+
+    def _product_metrics(self, events: ir.Table) -> dict[str, ir.Value]:
+        product = self.playbook.model.scoring.product
+        if product is None:
+            return {}
+        window = self.in_window(events, product.window_days * SECONDS_PER_DAY)
+        metrics: dict[str, ir.Value] = {}
+        for name, signal in product.signals.items():
+            matched = window & self._signal_match(events, signal)
+            if signal.count == "events":
+                metrics[f"product_{name}"] = events.count(where=matched)
+            elif signal.count == "distinct_days":
+                day = local_day(events.epoch, self.playbook.model.timezone)
+                metrics[f"product_{name}"] = day.nunique(where=matched)
+            else:
+                value = self.facts.event_property(events, signal.property or "")
+                metrics[f"product_{name}"] = value.nunique(where=matched)
+        return metrics
+
+    def _signal_match(self, events: ir.Table, signal: ProductSignal) -> ir.BooleanValue:
+        matched = events.event.isin(list(signal.events))
+        if signal.where is not None:
+            compiler = ConditionCompiler(
+                resolve=lambda ref: self.facts.event_property(events, ref.path[1]), lists=self.playbook.lists
+            )
+            matched = matched & compiler.compile(signal.where.node)
+        return matched
+
+    def _daily(self, events: ir.Table, rules: list[tuple[ScoredRule, float | None]]) -> ir.Table:
+        wanted = sorted({scored.rule.event for scored, _ in rules})  # type: ignore[union-attr]
+        subset = events.filter(events.event.isin(wanted))
+        subset = subset.mutate(day=local_day(subset.epoch, self.playbook.model.timezone))
+        per_day: dict[str, ir.Value] = {}
+        for scored, _ in rules:
+            rule = scored.rule
+            assert isinstance(rule, EngagementRule)
+            matched = self.match(subset, rule.event, rule.where.node if rule.where else None)
+            if rule.within_days is not None:
+                matched = matched & self.in_window(subset, rule.within_days * SECONDS_PER_DAY)
+            per_day[f"dn_{scored.id}"] = subset.count(where=matched)
+            per_day[f"dl_{scored.id}"] = subset.epoch.max(where=matched)
+        days = subset.group_by(["lead_key", "day"]).aggregate(**per_day)
+        totals: dict[str, ir.Value] = {}
+        for scored, half_life in rules:
+            rule = scored.rule
+            assert isinstance(rule, EngagementRule) and rule.max_per_day is not None
+            count = days[f"dn_{scored.id}"]
+            counted = ibis.least(count, rule.max_per_day)
+            factor = decay_factor(self.as_of_epoch - days[f"dl_{scored.id}"], half_life)
+            totals[f"d_{scored.id}"] = (counted * factor).sum(where=count > 0)
+        return days.group_by("lead_key").aggregate(**totals)

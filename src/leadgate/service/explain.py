@@ -1,0 +1,33 @@
+"""Explain one lead's score: score it (and its account's other contacts) on the spot."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import ibis
+
+from leadgate.errors import NotFound
+from leadgate.playbook.compiled import Playbook
+from leadgate.scoring.engine import score_leads
+from leadgate.scoring.events import EventPlan
+from leadgate.scoring.explain import Explanation, build_explanation
+from leadgate.scoring.snapshots import account_membership
+from leadgate.store.duckdb_store import DuckDBStore
+
+
+def explain_lead(store: DuckDBStore, playbook: Playbook, lead_id: str, as_of: dt.datetime) -> Explanation:
+    """The explanation of ``lead_id``'s score as of ``as_of``."""
+    facts = store.facts()
+    leads = facts.leads()
+    found = leads.filter(leads.lead_id == lead_id).lead_key.execute().tolist()
+    if not found:
+        raise NotFound(f"no lead with the id {lead_id!r} (see 'leadgate leads')")
+    lead_key = int(found[0])
+    membership = account_membership(facts, as_of)
+    own = membership.filter(membership.lead_key == lead_key).select("account_id")
+    neighbours = membership.filter(membership.account_id.isin(own.account_id)).select("lead_key")
+    keys = ibis.memtable({"lead_key": [lead_key]}).union(neighbours).distinct()
+    rows = score_leads(facts, playbook, as_of, only_keys=keys).filter(ibis._.lead_key == lead_key).to_pyarrow().to_pylist()
+    single = ibis.memtable({"lead_key": [lead_key]})
+    evidence = EventPlan(playbook, facts, as_of).evidence(single).to_pyarrow().to_pylist()
+    return build_explanation(playbook, rows[0], evidence[0] if evidence else {}, as_of)

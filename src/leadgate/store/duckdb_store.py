@@ -1,0 +1,279 @@
+"""The embedded store: one DuckDB file in the workspace.
+
+Facts go in through import batches: rows are staged in temporary tables while a file is read,
+then :meth:`DuckDBStore.commit_batch` adds, in one transaction, only the facts whose id is
+new, resolves ids to lead keys and applies aliases. A batch with a bad row is discarded
+whole, so the stored facts stay as they were.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from leadgate.errors import StoreError
+from leadgate.store import sql_duckdb as sql
+from leadgate.store.facts import Facts
+from leadgate.store.schema import (
+    BOOKKEEPING_TABLES,
+    DERIVED_TABLES,
+    FACT_TABLES,
+    SCHEMA_VERSION,
+    Columns,
+)
+
+_DUCKDB_TYPES = {"text": "VARCHAR", "int64": "BIGINT", "float64": "DOUBLE", "timestamp": "TIMESTAMP", "bool": "BOOLEAN"}
+
+STAGED_COLUMNS: dict[str, Columns] = {
+    "events": {name: kind for name, kind in FACT_TABLES["events"].items() if name not in ("batch_id", "lead_key")}
+    | {"line": "int64"},
+    "traits": {
+        name: kind for name, kind in FACT_TABLES["traits"].items() if name not in ("batch_id", "entity_key")
+    },
+    "identities": {
+        name: kind for name, kind in FACT_TABLES["identities"].items() if name not in ("batch_id", "entity_key")
+    },
+}
+
+
+@ibis.udf.scalar.builtin(name="json_extract_string")
+def _json_extract_string(document: str, path: str) -> str:  # type: ignore[empty-body]
+    """DuckDB's JSON reader, declared for Ibis."""
+
+
+def duckdb_property_text(document: ir.StringValue, name: str) -> ir.StringValue:
+    return _json_extract_string(document, f"$.{name}")
+
+
+@dataclass
+class BatchResult:
+    """What one committed import batch added."""
+
+    batch_id: int
+    rows_read: int
+    events_added: int
+    traits_added: int
+    identities_added: int
+    aliases_applied: int
+
+    @property
+    def facts_added(self) -> int:
+        return self.events_added + self.traits_added + self.identities_added
+
+
+class DuckDBStore:
+    """A workspace's facts and derived tables in one DuckDB file."""
+
+    engine = "duckdb"
+
+    def __init__(self, path: Path | str, read_only: bool = False) -> None:
+        self.path = str(path)
+        try:
+            self.con = duckdb.connect(self.path, read_only=read_only)
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot open the database {self.path}: {exc}") from exc
+        if not read_only:
+            self._migrate()
+        self.backend = ibis.duckdb.from_connection(self.con)
+
+    def close(self) -> None:
+        self.con.close()
+
+    # -- schema ------------------------------------------------------------------------
+    def _migrate(self) -> None:
+        for name, columns in {**FACT_TABLES, **DERIVED_TABLES, **BOOKKEEPING_TABLES}.items():
+            self.con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({_column_list(columns)})")
+        found = self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if found is None:
+            self.con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+        elif int(found[0]) > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path} was written by a newer leadgate (schema {found[0]}); upgrade leadgate to use it"
+            )
+
+    # -- reading ---------------------------------------------------------------------------
+    def facts(self) -> Facts:
+        backend = self.backend
+        return Facts(
+            backend=backend,
+            events=backend.table("events"),
+            traits=backend.table("traits"),
+            identities=backend.table("identities"),
+            person_keys=backend.table("person_keys"),
+            property_text=duckdb_property_text,
+            engine=self.engine,
+        )
+
+    def count(self, table: str) -> int:
+        row = self.con.execute(f"SELECT count(*) FROM {_identifier(table)}").fetchone()
+        return int(row[0]) if row else 0
+
+    def has_table(self, name: str) -> bool:
+        row = self.con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+        ).fetchone()
+        return bool(row and row[0])
+
+    # -- import batches --------------------------------------------------------------------
+    def begin_batch(self) -> None:
+        """Create empty staging tables for one import."""
+        for table, columns in STAGED_COLUMNS.items():
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE stage_{table} ({_column_list(columns)})")
+
+    def stage(self, table: str, rows: pa.Table) -> None:
+        """Append validated rows to a staging table (their columns in STAGED_COLUMNS order)."""
+        self.con.register("staged_rows", rows)
+        try:
+            columns = ", ".join(STAGED_COLUMNS[table])
+            self.con.execute(f"INSERT INTO stage_{table} ({columns}) SELECT {columns} FROM staged_rows")
+        finally:
+            self.con.unregister("staged_rows")
+
+    def discard_batch(self) -> None:
+        for table in STAGED_COLUMNS:
+            self.con.execute(f"DROP TABLE IF EXISTS stage_{table}")
+
+    def commit_batch(self, kind: str, source: str, rows_read: int, started_at: dt.datetime) -> BatchResult:
+        """Add the staged facts that are new, in one transaction; nothing on failure."""
+        counts_before = {table: self.count(table) for table in FACT_TABLES}
+        try:
+            with self.transaction():
+                batch_id = self._next_id("imports", "batch_id")
+                self.con.execute(sql.ASSIGN_PERSON_KEYS)
+                aliases = self._apply_aliases()
+                for statement in sql.INSERT_STAGED_FACTS:
+                    self.con.execute(statement, [batch_id])
+                self.con.execute(
+                    "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [batch_id, kind, source, started_at, _utc_now(), rows_read, 0],
+                )
+                added = {table: self.count(table) - counts_before[table] for table in FACT_TABLES}
+                total = added["events"] + added["traits"] + added["identities"]
+                self.con.execute("UPDATE imports SET rows_added = ? WHERE batch_id = ?", [total, batch_id])
+        finally:
+            self.discard_batch()
+        return BatchResult(batch_id, rows_read, added["events"], added["traits"], added["identities"], aliases)
+
+    def _apply_aliases(self) -> int:
+        """Merge the keys that new alias facts link; repeat until chains are followed."""
+        applied = 0
+        for _ in range(20):
+            self.con.execute(sql.ALIAS_MOVES)
+            moves = self.con.execute("SELECT count(*) FROM alias_moves").fetchone()
+            if not moves or moves[0] == 0:
+                break
+            applied += int(moves[0])
+            for statement in sql.APPLY_ALIAS_MOVES:
+                self.con.execute(statement)
+        self.con.execute("DROP TABLE IF EXISTS alias_moves")
+        return applied
+
+    def _next_id(self, table: str, column: str) -> int:
+        row = self.con.execute(f"SELECT coalesce(max({column}), 0) + 1 FROM {table}").fetchone()
+        return int(row[0]) if row else 1
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
+
+    # -- derived tables --------------------------------------------------------------------
+    def replace_table(self, name: str, expression: ir.Table) -> None:
+        """Materialise an Ibis expression as a table of this store (derived data only)."""
+        compiled = self.backend.compile(expression)
+        self.con.execute(f"CREATE OR REPLACE TABLE {_identifier(name)} AS {compiled}")
+
+    def replace_rows(self, name: str, expression: ir.Table, keys: ir.Table, key: str = "lead_key") -> None:
+        """Swap the rows of a derived table whose ``key`` is in ``keys`` for ``expression``'s rows."""
+        self.replace_table("replacement_keys", keys.select(key).distinct())
+        compiled = self.backend.compile(expression)
+        table = _identifier(name)
+        try:
+            with self.transaction():
+                self.con.execute(f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM replacement_keys)")
+                self.con.execute(f"INSERT INTO {table} BY NAME {compiled}")
+        finally:
+            self.con.execute("DROP TABLE IF EXISTS replacement_keys")
+
+    def touched_lead_keys(self, since_batch: int) -> ir.Table:
+        """The lead keys named by facts of import batches after ``since_batch``."""
+        self.con.execute(sql.TOUCHED_LEAD_KEYS, {"since": since_batch})
+        return self.backend.table("touched_keys")
+
+    def record_scoring_run(self, run: dict[str, object]) -> None:
+        run_id = self._next_id("scoring_runs", "run_id")
+        columns = list(BOOKKEEPING_TABLES["scoring_runs"])
+        values = [run_id, *(run[name] for name in columns[1:])]
+        self.con.execute(f"INSERT INTO scoring_runs VALUES ({', '.join('?' for _ in columns)})", values)
+
+    def last_scoring_run(self) -> dict[str, object] | None:
+        cursor = self.con.execute("SELECT * FROM scoring_runs ORDER BY run_id DESC LIMIT 1")
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        return dict(zip([column[0] for column in cursor.description], row, strict=True))
+
+    def export_table(self, name: str, target: Path, columns: list[str] | None = None) -> int:
+        """Write a table to ``target`` (.csv or .parquet); returns the number of rows."""
+        suffix = target.suffix.lower()
+        if suffix not in (".csv", ".parquet"):
+            from leadgate.errors import InputError
+
+            raise InputError(f"{target}: export to .csv or .parquet")
+        selected = ", ".join(columns) if columns else "*"
+        options = "(FORMAT PARQUET)" if suffix == ".parquet" else "(HEADER, DELIMITER ',')"
+        quoted = str(target).replace("'", "''")
+        self.con.execute(f"COPY (SELECT {selected} FROM {_identifier(name)}) TO '{quoted}' {options}")
+        return self.count(name)
+
+    def last_batch_id(self) -> int:
+        row = self.con.execute("SELECT coalesce(max(batch_id), 0) FROM imports").fetchone()
+        return int(row[0]) if row else 0
+
+    # -- personal data ---------------------------------------------------------------------
+    def erase_person(self, lead_id: str, at: dt.datetime) -> int:
+        """Remove a lead's personal data from every table; keep anonymous facts for counts.
+
+        Returns the lead key that was erased. Traits and identities of the person are
+        deleted; their events keep their time, name and lead key (funnel counts stay right)
+        but lose every id and property.
+        """
+        row = self.con.execute(
+            "SELECT lead_key FROM person_keys WHERE id_kind = 'user' AND id_value = ?", [lead_id]
+        ).fetchone()
+        if row is None:
+            from leadgate.errors import NotFound
+
+            raise NotFound(f"no lead with the id {lead_id!r}")
+        lead_key = int(row[0])
+        with self.transaction():
+            for statement in sql.ERASE_PERSON:
+                self.con.execute(statement, {"lead_key": lead_key, "at": at})
+        return lead_key
+
+
+def _column_list(columns: Columns) -> str:
+    return ", ".join(f"{name} {_DUCKDB_TYPES[kind]}" for name, kind in columns.items())
+
+
+def _identifier(name: str) -> str:
+    if not name.replace("_", "").isalnum():
+        raise StoreError(f"not a table name: {name!r}")
+    return name
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)

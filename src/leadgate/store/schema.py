@@ -1,0 +1,107 @@
+"""The tables of a leadgate store, declared once for every backend.
+
+Facts (append-only, each row with a unique id):
+
+- ``events``: what people did. ``message_id`` is the Segment messageId (or the id column of
+  a flat file); a second copy of a message is ignored.
+- ``traits``: profile attributes of leads and accounts, with ``learnt_at``.
+- ``identities``: links between ids: an anonymous id or an old user id *aliased* to a user
+  id, and a lead's *account* membership.
+- ``erasures``: personal-data erasure requests that were carried out (no personal data).
+
+Derived (recomputable from the facts):
+
+- ``person_keys``: every user id and anonymous id, with the integer ``lead_key`` of the
+  person it resolves to. ``events.lead_key``, ``traits.entity_key`` and
+  ``identities.entity_key`` cache that resolution so that scoring never joins on text ids;
+  they are re-keyed when a later alias merges two keys, and nothing else is ever updated.
+- ``lead_scores``: the latest scores, one row per lead, with one column per rule.
+
+Bookkeeping: ``imports`` (one row per import batch), ``scoring_runs``, ``meta``.
+"""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = 1
+
+Columns = dict[str, str]
+
+FACT_TABLES: dict[str, Columns] = {
+    "events": {
+        "message_id": "text",
+        "batch_id": "int64",
+        "lead_key": "int64",
+        "kind": "text",  # track, page, screen
+        "event": "text",
+        "user_id": "text",
+        "anonymous_id": "text",
+        "ts": "timestamp",
+        "received_at": "timestamp",
+        "path": "text",
+        "utm_source": "text",
+        "utm_medium": "text",
+        "utm_campaign": "text",
+        "properties": "text",
+    },
+    "traits": {
+        "fact_id": "text",
+        "batch_id": "int64",
+        "entity_type": "text",  # lead or account
+        "entity_id": "text",
+        "entity_key": "int64",  # the lead_key for lead traits; null for accounts
+        "name": "text",
+        "value": "text",
+        "learnt_at": "timestamp",
+        "seq": "int64",  # order within the batch: the later line wins a tie on learnt_at
+    },
+    "identities": {
+        "fact_id": "text",
+        "batch_id": "int64",
+        "kind": "text",  # alias or account
+        "from_id": "text",
+        "to_id": "text",
+        "entity_key": "int64",
+        "learnt_at": "timestamp",
+        "seq": "int64",
+    },
+    "erasures": {
+        "lead_key": "int64",
+        "erased_at": "timestamp",
+    },
+}
+
+DERIVED_TABLES: dict[str, Columns] = {
+    "person_keys": {
+        "id_kind": "text",  # user or anonymous
+        "id_value": "text",
+        "lead_key": "int64",
+        "first_key": "int64",  # the key this id was given first; the lead's id is the user id whose first_key is its key
+    },
+}
+
+BOOKKEEPING_TABLES: dict[str, Columns] = {
+    "meta": {"key": "text", "value": "text"},
+    "imports": {
+        "batch_id": "int64",
+        "kind": "text",
+        "source": "text",
+        "started_at": "timestamp",
+        "finished_at": "timestamp",
+        "rows_read": "int64",
+        "rows_added": "int64",
+    },
+    "scoring_runs": {
+        "run_id": "int64",
+        "kind": "text",  # full or incremental
+        "as_of": "timestamp",
+        "playbook_name": "text",
+        "playbook_version": "int64",
+        "playbook_digest": "text",
+        "max_batch_id": "int64",
+        "leads_scored": "int64",
+        "seconds": "float64",
+        "finished_at": "timestamp",
+    },
+}
+
+FACT_IDS: dict[str, str] = {"events": "message_id", "traits": "fact_id", "identities": "fact_id"}

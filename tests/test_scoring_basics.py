@@ -1,0 +1,81 @@
+"""Hand-computed scores on tiny worlds (the expected numbers are worked out in comments)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from leadgate.playbook.loader import parse_playbook
+from leadgate.scoring.engine import score_leads
+from tests.worlds import World, at
+
+PLAYBOOK = """
+name: t
+version: 1
+timezone: Europe/Paris
+scoring:
+  fit:
+    - {when: "account.employees >= 200", points: 20}
+    - {when: "lead.role in [CTO, CEO]", points: 15}
+  engagement:
+    half_life_days: 10
+    rules:
+      - {event: page_view, where: "properties.path startswith '/pricing'", points: 10, max_per_day: 1}
+      - {event: email_clicked, points: 3, cap: 5}
+      - {event: demo_requested, points: 40, decay: false}
+  cap_total: 100
+stages:
+  mql: {when: "fit >= 30 and engagement >= 40"}
+  sal: {reject_reasons: {no_budget: {then: recycle, cool_off_days: 30}}}
+"""
+
+
+def score(world: World, as_of: str) -> dict[str, dict]:
+    playbook = parse_playbook(PLAYBOOK, "t.yaml")
+    rows = score_leads(world.store.facts(), playbook, at(as_of)).to_pyarrow().to_pylist()
+    return {row["lead_id"]: row for row in rows}
+
+
+def test_fit_decay_daily_cap_and_stage(world: World) -> None:
+    world.account("acme", employees=500)
+    world.lead("alice", account="acme", role="cto")  # role matches case-insensitively
+    # Two pricing visits on 2026-11-10 (Paris) count once, aged from the later one (10 days);
+    # one on 2026-11-15 (5 days old).
+    world.did("alice", "page_view", "2026-11-10T08:00:00", path="/pricing")
+    world.did("alice", "page_view", "2026-11-10T09:00:00", path="/pricing/teams")
+    world.did("alice", "page_view", "2026-11-15T09:00:00", path="/Pricing")
+    world.did("alice", "email_clicked", "2026-11-20T09:00:00")  # age 0: 3 points
+    world.did("alice", "email_clicked", "2026-11-20T09:00:00")  # 3 more, capped to 5 in total
+    world.did("alice", "demo_requested", "2026-10-01T09:00:00")  # no decay: 40
+    world.did("alice", "demo_requested", "2026-11-21T09:00:00")  # after as-of: ignored
+    world.save()
+    row = score(world, "2026-11-20T09:00:00")["alice"]
+    pricing = 10 * 0.5 ** (10 / 10) + 10 * 0.5 ** (5 / 10)  # ages 10 and 5 days, half-life 10
+    assert row["c_fit_1"] == 20 and row["c_fit_2"] == 15 and row["fit"] == 35
+    assert row["c_engagement_1"] == pytest.approx(pricing, rel=1e-12)
+    assert row["c_engagement_2"] == 5
+    assert row["c_engagement_3"] == 40
+    assert row["engagement"] == pytest.approx(pricing + 45, rel=1e-12)
+    assert row["stage"] == "mql"
+    assert math.isclose(row["score"], row["fit"] + row["engagement"])
+
+
+def test_total_cap_is_an_explicit_adjustment(world: World) -> None:
+    world.lead("bob")
+    for day in range(1, 4):
+        world.did("bob", "demo_requested", f"2026-11-0{day}T09:00:00")  # 3 x 40 = 120, capped at 100
+    world.save()
+    row = score(world, "2026-11-20T00:00:00")["bob"]
+    assert row["c_engagement_3"] == 120
+    assert row["c_engagement_cap"] == -20
+    assert row["engagement"] == 100
+
+
+def test_anonymous_history_joins_the_lead_after_an_alias(world: World) -> None:
+    world.lead("carol")
+    world.did(None, "demo_requested", "2026-11-01T09:00:00", anonymous_id="cookie-1")
+    world.save()
+    assert score(world, "2026-11-20T00:00:00")["carol"]["engagement"] == 0
+    world.alias("cookie-1", "carol").save()
+    assert score(world, "2026-11-20T00:00:00")["carol"]["engagement"] == 40
