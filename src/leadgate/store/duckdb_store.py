@@ -196,6 +196,24 @@ class DuckDBStore:
         compiled = self.backend.compile(expression)
         self.con.execute(f"CREATE OR REPLACE TABLE {_identifier(name)} AS {compiled}")
 
+    def replace_table_from_arrow(self, name: str, rows: pa.Table) -> None:
+        """Store in-memory rows as a (derived or bookkeeping) table, replacing it."""
+        self.con.register("arrow_rows", rows)
+        try:
+            self.con.execute(f"CREATE OR REPLACE TABLE {_identifier(name)} AS SELECT * FROM arrow_rows")
+        finally:
+            self.con.unregister("arrow_rows")
+
+    def export_facts(self, directory: Path) -> list[Path]:
+        """Write the fact and identity tables as Parquet files (for Spark or an archive)."""
+        directory.mkdir(parents=True, exist_ok=True)
+        written = []
+        for name in (*FACT_TABLES, *DERIVED_TABLES):
+            target = directory / f"{name}.parquet"
+            self.export_table(name, target)
+            written.append(target)
+        return written
+
     def replace_rows(self, name: str, expression: ir.Table, keys: ir.Table, key: str = "lead_key") -> None:
         """Swap the rows of a derived table whose ``key`` is in ``keys`` for ``expression``'s rows."""
         self.replace_table("replacement_keys", keys.select(key).distinct())
