@@ -76,6 +76,10 @@ class _CountingReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
+
     def readinto(self, buffer: Any) -> int:
         count = self.raw.readinto(buffer)  # type: ignore[attr-defined]
         if self.progress and count:

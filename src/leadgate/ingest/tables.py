@@ -208,7 +208,7 @@ def _check_width(fields: Mapping[str, Any]) -> None:
     width = fields.get("__width__")
     if width:
         found, expected = width
-        raise RowProblem("IM008", f"this row has {found} values but the header has {expected} columns")
+        raise RowProblem("IM007", f"this row has {found} values but the header has {expected} columns")
 
 
 def _cell(value: Any) -> str | None:

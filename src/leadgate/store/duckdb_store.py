@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import ibis
@@ -87,13 +88,24 @@ class DuckDBStore:
     def close(self) -> None:
         self.con.close()
 
+    def _run(self, statement: str, parameters: Any = None) -> list[tuple[Any, ...]]:
+        """Run one statement to completion (DuckDB 2 refuses new work while a result is pending)."""
+        try:
+            return self.con.execute(statement, parameters).fetchall()
+        except duckdb.Error as exc:
+            raise StoreError(f"{type(exc).__name__}: {exc}") from exc
+
+    def _one(self, statement: str, parameters: Any = None) -> tuple[Any, ...] | None:
+        rows = self._run(statement, parameters)
+        return rows[0] if rows else None
+
     # -- schema ------------------------------------------------------------------------
     def _migrate(self) -> None:
         for name, columns in {**FACT_TABLES, **DERIVED_TABLES, **BOOKKEEPING_TABLES}.items():
-            self.con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({_column_list(columns)})")
-        found = self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            self._run(f"CREATE TABLE IF NOT EXISTS {name} ({_column_list(columns)})")
+        found = self._one("SELECT value FROM meta WHERE key = 'schema_version'")
         if found is None:
-            self.con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+            self._run("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
         elif int(found[0]) > SCHEMA_VERSION:
             raise StoreError(
                 f"{self.path} was written by a newer leadgate (schema {found[0]}); upgrade leadgate to use it"
@@ -113,33 +125,33 @@ class DuckDBStore:
         )
 
     def count(self, table: str) -> int:
-        row = self.con.execute(f"SELECT count(*) FROM {_identifier(table)}").fetchone()
+        row = self._one(f"SELECT count(*) FROM {_identifier(table)}")
         return int(row[0]) if row else 0
 
     def has_table(self, name: str) -> bool:
-        row = self.con.execute(
+        row = self._one(
             "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
-        ).fetchone()
+        )
         return bool(row and row[0])
 
     # -- import batches --------------------------------------------------------------------
     def begin_batch(self) -> None:
         """Create empty staging tables for one import."""
         for table, columns in STAGED_COLUMNS.items():
-            self.con.execute(f"CREATE OR REPLACE TEMP TABLE stage_{table} ({_column_list(columns)})")
+            self._run(f"CREATE OR REPLACE TEMP TABLE stage_{table} ({_column_list(columns)})")
 
     def stage(self, table: str, rows: pa.Table) -> None:
         """Append validated rows to a staging table (their columns in STAGED_COLUMNS order)."""
         self.con.register("staged_rows", rows)
         try:
             columns = ", ".join(STAGED_COLUMNS[table])
-            self.con.execute(f"INSERT INTO stage_{table} ({columns}) SELECT {columns} FROM staged_rows")
+            self._run(f"INSERT INTO stage_{table} ({columns}) SELECT {columns} FROM staged_rows")
         finally:
             self.con.unregister("staged_rows")
 
     def discard_batch(self) -> None:
         for table in STAGED_COLUMNS:
-            self.con.execute(f"DROP TABLE IF EXISTS stage_{table}")
+            self._run(f"DROP TABLE IF EXISTS stage_{table}")
 
     def commit_batch(self, kind: str, source: str, rows_read: int, started_at: dt.datetime) -> BatchResult:
         """Add the staged facts that are new, in one transaction; nothing on failure."""
@@ -147,17 +159,17 @@ class DuckDBStore:
         try:
             with self.transaction():
                 batch_id = self._next_id("imports", "batch_id")
-                self.con.execute(sql.ASSIGN_PERSON_KEYS)
+                self._run(sql.ASSIGN_PERSON_KEYS)
                 aliases = self._apply_aliases()
                 for statement in sql.INSERT_STAGED_FACTS:
-                    self.con.execute(statement, [batch_id])
-                self.con.execute(
+                    self._run(statement, [batch_id])
+                self._run(
                     "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [batch_id, kind, source, started_at, _utc_now(), rows_read, 0],
                 )
                 added = {table: self.count(table) - counts_before[table] for table in FACT_TABLES}
                 total = added["events"] + added["traits"] + added["identities"]
-                self.con.execute("UPDATE imports SET rows_added = ? WHERE batch_id = ?", [total, batch_id])
+                self._run("UPDATE imports SET rows_added = ? WHERE batch_id = ?", [total, batch_id])
         finally:
             self.discard_batch()
         return BatchResult(batch_id, rows_read, added["events"], added["traits"], added["identities"], aliases)
@@ -166,41 +178,41 @@ class DuckDBStore:
         """Merge the keys that new alias facts link; repeat until chains are followed."""
         applied = 0
         for _ in range(20):
-            self.con.execute(sql.ALIAS_MOVES)
-            moves = self.con.execute("SELECT count(*) FROM alias_moves").fetchone()
+            self._run(sql.ALIAS_MOVES)
+            moves = self._one("SELECT count(*) FROM alias_moves")
             if not moves or moves[0] == 0:
                 break
             applied += int(moves[0])
             for statement in sql.APPLY_ALIAS_MOVES:
-                self.con.execute(statement)
-        self.con.execute("DROP TABLE IF EXISTS alias_moves")
+                self._run(statement)
+        self._run("DROP TABLE IF EXISTS alias_moves")
         return applied
 
     def _next_id(self, table: str, column: str) -> int:
-        row = self.con.execute(f"SELECT coalesce(max({column}), 0) + 1 FROM {table}").fetchone()
+        row = self._one(f"SELECT coalesce(max({column}), 0) + 1 FROM {table}")
         return int(row[0]) if row else 1
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        self.con.execute("BEGIN TRANSACTION")
+        self._run("BEGIN TRANSACTION")
         try:
             yield
         except BaseException:
-            self.con.execute("ROLLBACK")
+            self._run("ROLLBACK")
             raise
-        self.con.execute("COMMIT")
+        self._run("COMMIT")
 
     # -- derived tables --------------------------------------------------------------------
     def replace_table(self, name: str, expression: ir.Table) -> None:
         """Materialise an Ibis expression as a table of this store (derived data only)."""
         compiled = self.backend.compile(expression)
-        self.con.execute(f"CREATE OR REPLACE TABLE {_identifier(name)} AS {compiled}")
+        self._run(f"CREATE OR REPLACE TABLE {_identifier(name)} AS {compiled}")
 
     def replace_table_from_arrow(self, name: str, rows: pa.Table) -> None:
         """Store in-memory rows as a (derived or bookkeeping) table, replacing it."""
         self.con.register("arrow_rows", rows)
         try:
-            self.con.execute(f"CREATE OR REPLACE TABLE {_identifier(name)} AS SELECT * FROM arrow_rows")
+            self._run(f"CREATE OR REPLACE TABLE {_identifier(name)} AS SELECT * FROM arrow_rows")
         finally:
             self.con.unregister("arrow_rows")
 
@@ -221,28 +233,27 @@ class DuckDBStore:
         table = _identifier(name)
         try:
             with self.transaction():
-                self.con.execute(f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM replacement_keys)")
-                self.con.execute(f"INSERT INTO {table} BY NAME {compiled}")
+                self._run(f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM replacement_keys)")
+                self._run(f"INSERT INTO {table} BY NAME {compiled}")
         finally:
-            self.con.execute("DROP TABLE IF EXISTS replacement_keys")
+            self._run("DROP TABLE IF EXISTS replacement_keys")
 
     def touched_lead_keys(self, since_batch: int) -> ir.Table:
         """The lead keys named by facts of import batches after ``since_batch``."""
-        self.con.execute(sql.TOUCHED_LEAD_KEYS, {"since": since_batch})
+        self._run(sql.TOUCHED_LEAD_KEYS, {"since": since_batch})
         return self.backend.table("touched_keys")
 
     def record_scoring_run(self, run: dict[str, object]) -> None:
         run_id = self._next_id("scoring_runs", "run_id")
         columns = list(BOOKKEEPING_TABLES["scoring_runs"])
         values = [run_id, *(run[name] for name in columns[1:])]
-        self.con.execute(f"INSERT INTO scoring_runs VALUES ({', '.join('?' for _ in columns)})", values)
+        self._run(f"INSERT INTO scoring_runs VALUES ({', '.join('?' for _ in columns)})", values)
 
     def last_scoring_run(self) -> dict[str, object] | None:
-        cursor = self.con.execute("SELECT * FROM scoring_runs ORDER BY run_id DESC LIMIT 1")
-        row = cursor.fetchone()
+        row = self._one("SELECT * FROM scoring_runs ORDER BY run_id DESC LIMIT 1")
         if row is None:
             return None
-        return dict(zip([column[0] for column in cursor.description], row, strict=True))
+        return dict(zip(BOOKKEEPING_TABLES["scoring_runs"], row, strict=True))
 
     def export_table(self, name: str, target: Path, columns: list[str] | None = None) -> int:
         """Write a table to ``target`` (.csv or .parquet); returns the number of rows."""
@@ -254,11 +265,11 @@ class DuckDBStore:
         selected = ", ".join(columns) if columns else "*"
         options = "(FORMAT PARQUET)" if suffix == ".parquet" else "(HEADER, DELIMITER ',')"
         quoted = str(target).replace("'", "''")
-        self.con.execute(f"COPY (SELECT {selected} FROM {_identifier(name)}) TO '{quoted}' {options}")
+        self._run(f"COPY (SELECT {selected} FROM {_identifier(name)}) TO '{quoted}' {options}")
         return self.count(name)
 
     def last_batch_id(self) -> int:
-        row = self.con.execute("SELECT coalesce(max(batch_id), 0) FROM imports").fetchone()
+        row = self._one("SELECT coalesce(max(batch_id), 0) FROM imports")
         return int(row[0]) if row else 0
 
     # -- personal data ---------------------------------------------------------------------
@@ -269,9 +280,9 @@ class DuckDBStore:
         deleted; their events keep their time, name and lead key (funnel counts stay right)
         but lose every id and property.
         """
-        row = self.con.execute(
+        row = self._one(
             "SELECT lead_key FROM person_keys WHERE id_kind = 'user' AND id_value = ?", [lead_id]
-        ).fetchone()
+        )
         if row is None:
             from leadgate.errors import NotFound
 
@@ -279,7 +290,8 @@ class DuckDBStore:
         lead_key = int(row[0])
         with self.transaction():
             for statement in sql.ERASE_PERSON:
-                self.con.execute(statement, {"lead_key": lead_key, "at": at})
+                parameters = {"lead_key": lead_key, "at": at}
+                self._run(statement, {name: value for name, value in parameters.items() if f"${name}" in statement})
         return lead_key
 
 

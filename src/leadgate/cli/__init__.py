@@ -1,0 +1,45 @@
+"""The ``leadgate`` command. Each sub-module adds one family of commands to :data:`app`.
+
+A user mistake (a :class:`~leadgate.errors.UserError`) prints one red line (plus the list of
+issues for a bad playbook or a bad file) and exits with status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from leadgate.cli import output
+from leadgate.cli.app import app
+from leadgate.errors import InputError, PlaybookInvalid, StoreError, UserError
+
+# Importing the command modules registers their commands on ``app``.
+from leadgate.cli import imports, playbook_commands, scoring_commands, workspace_commands  # noqa: E402, F401, I001
+
+MAX_ISSUES_SHOWN = 20
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``leadgate`` console script."""
+    try:
+        app(args=argv, prog_name="leadgate")
+    except PlaybookInvalid as exc:
+        for issue in exc.issues:
+            output.errors.print(str(issue), highlight=False, markup=False)
+        output.fail(str(exc))
+        sys.exit(2)
+    except InputError as exc:
+        for issue in exc.issues[:MAX_ISSUES_SHOWN]:
+            output.errors.print(str(issue), highlight=False, markup=False)
+        if len(exc.issues) > MAX_ISSUES_SHOWN:
+            output.errors.print(f"... and more (the first {MAX_ISSUES_SHOWN} are shown)")
+        output.fail(str(exc))
+        sys.exit(2)
+    except UserError as exc:
+        output.fail(str(exc))
+        sys.exit(2)
+    except StoreError as exc:
+        output.fail(f"the database failed: {exc}")
+        sys.exit(3)
+
+
+__all__ = ["app", "main"]

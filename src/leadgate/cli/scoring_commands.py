@@ -1,0 +1,221 @@
+"""``leadgate score``, ``leads``, ``explain`` and ``export scores``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from pathlib import Path
+from typing import Any
+
+import ibis
+import typer
+from pydantic import BaseModel
+from rich.table import Table
+
+from leadgate.cli.app import app, export_app, parse_moment, state
+from leadgate.cli.output import console, number, print_json, spinner
+from leadgate.domain.stages import STAGE_NAMES
+from leadgate.errors import UserError
+from leadgate.playbook.compiled import Playbook
+from leadgate.scoring.engine import ACCOUNT_PREFIX, score_column
+from leadgate.scoring.explain import Explanation
+from leadgate.service.explain import explain_lead
+from leadgate.service.scoring import SCORES_TABLE, last_scored_at, run_scoring, utc_now
+from leadgate.store.duckdb_store import DuckDBStore
+
+
+class ScoreRunReport(BaseModel):
+    kind: str
+    as_of: dt.datetime
+    leads_scored: int
+    seconds: float
+    playbook_version: int
+    stages: dict[str, int]
+
+
+class LeadScore(BaseModel):
+    lead_id: str
+    account_id: str | None
+    account_name: str | None
+    fit: float
+    engagement: float
+    score: float
+    stage: str
+    scores: dict[str, float]
+    product: dict[str, int]
+    account_score: float | None
+    account_coverage: int | None
+    as_of: dt.datetime
+    playbook_version: int
+
+
+@app.command()
+def score(
+    ctx: typer.Context,
+    as_of: str | None = typer.Option(None, "--as-of", help="Score as of this time (ISO, UTC unless an offset is given; default: now)."),
+    incremental: bool = typer.Option(
+        False, "--incremental", help="Rescore only the leads touched by facts imported since the last run."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the run's summary as JSON."),
+) -> None:
+    """Compute every lead's fit, engagement, named scores, product signals and account view."""
+    workspace = state(ctx).workspace()
+    playbook = workspace.playbook()
+    with spinner("scoring leads", enabled=not as_json):
+        run = run_scoring(workspace.store, playbook, parse_moment(as_of), incremental=incremental)
+    stages = _stage_counts(workspace.store)
+    if as_json:
+        print_json(
+            ScoreRunReport(
+                kind=run.kind,
+                as_of=run.as_of,
+                leads_scored=run.leads_scored,
+                seconds=run.seconds,
+                playbook_version=run.playbook_version,
+                stages=stages,
+            )
+        )
+        return
+    note = f" ({run.reason})" if run.reason else ""
+    console.print(
+        f"Scored {run.leads_scored:,} leads as of {run.as_of:%Y-%m-%d %H:%M:%S} UTC with playbook "
+        f"“{playbook.name}” v{playbook.version} in {run.seconds:.2f} s — {run.kind} run{note}.",
+        highlight=False,
+    )
+    console.print("Stages: " + ", ".join(f"{name} {count:,}" for name, count in stages.items()), highlight=False)
+
+
+def _stage_counts(store: DuckDBStore) -> dict[str, int]:
+    scores = store.backend.table(SCORES_TABLE)
+    counts = scores.group_by("stage").aggregate(leads=scores.count()).to_pyarrow().to_pylist()
+    found = {row["stage"]: int(row["leads"]) for row in counts}
+    return {stage: found[stage] for stage in STAGE_NAMES if stage in found}
+
+
+def scored_leads(store: DuckDBStore, playbook: Playbook, stage: str | None, top: int) -> list[LeadScore]:
+    """The best-scored leads (of one stage), highest score first."""
+    if not store.has_table(SCORES_TABLE):
+        raise UserError("no scores yet: run 'leadgate score' first")
+    scores = store.backend.table(SCORES_TABLE)
+    if stage is not None:
+        scores = scores.filter(scores.stage == stage)
+    rows = scores.order_by([ibis.desc("score"), "lead_id"]).limit(top).to_pyarrow().to_pylist()
+    return [_lead_score(row, playbook) for row in rows]
+
+
+def _lead_score(row: dict[str, Any], playbook: Playbook) -> LeadScore:
+    named = [score.name for score in playbook.decayed_scores[1:] if score_column(score.name) in row]
+    product = playbook.model.scoring.product
+    coverage = row.get("account_coverage")
+    return LeadScore(
+        lead_id=row["lead_id"],
+        account_id=row.get("account_id"),
+        account_name=row.get(f"{ACCOUNT_PREFIX}name"),
+        fit=row["fit"],
+        engagement=row["engagement"],
+        score=row["score"],
+        stage=row["stage"],
+        scores={name: row[score_column(name)] for name in named},
+        product={name: int(row[f"product_{name}"]) for name in product.signals if f"product_{name}" in row}
+        if product
+        else {},
+        account_score=row.get("account_score"),
+        account_coverage=None if coverage is None or (isinstance(coverage, float) and math.isnan(coverage)) else int(coverage),
+        as_of=row["as_of"],
+        playbook_version=row["playbook_version"],
+    )
+
+
+@app.command()
+def leads(
+    ctx: typer.Context,
+    stage: str | None = typer.Option(None, "--stage", help=f"Only leads at this stage ({', '.join(STAGE_NAMES)})."),
+    top: int | None = typer.Option(None, "--top", min=1, help="How many leads (default: the top_leads setting)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the leads as JSON."),
+) -> None:
+    """The best-scored leads, from the latest scoring run."""
+    if stage is not None and stage not in STAGE_NAMES:
+        raise UserError(f"--stage {stage!r}: not a stage; stages are {', '.join(STAGE_NAMES)}")
+    workspace = state(ctx).workspace()
+    rows = scored_leads(workspace.store, workspace.playbook(), stage, top or int(workspace.setting("top_leads")))
+    if as_json:
+        print_json([row.model_dump(mode="json") for row in rows])
+        return
+    if not rows:
+        console.print("No lead matches." if stage else "No leads yet: import some ('leadgate import ...') or run 'leadgate simulate'.")
+        return
+    console.print(_leads_table(rows))
+
+
+def _leads_table(rows: list[LeadScore]) -> Table:
+    table = Table(title=f"Top {len(rows)} leads (as of {rows[0].as_of:%Y-%m-%d %H:%M} UTC)", title_justify="left")
+    for column, justify in (("lead", "left"), ("account", "left"), ("fit", "right"), ("engagement", "right"), ("score", "right"), ("stage", "left")):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for row in rows:
+        table.add_row(row.lead_id, row.account_name or row.account_id or "-", number(row.fit), number(row.engagement), number(row.score), row.stage)
+    return table
+
+
+@app.command()
+def explain(
+    ctx: typer.Context,
+    lead_id: str = typer.Argument(..., metavar="LEAD", help="The lead's id (its user id)."),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="Explain the score as of this time (default: the latest scoring run, else now)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the explanation as JSON."),
+) -> None:
+    """Why a lead has its score: every rule that gave points, after decay and caps, in words."""
+    workspace = state(ctx).workspace()
+    store = workspace.store
+    moment = parse_moment(as_of) or last_scored_at(store) or utc_now()
+    explanation = explain_lead(store, workspace.playbook(), lead_id, moment)
+    if as_json:
+        print_json(explanation)
+        return
+    _print_explanation(explanation)
+
+
+def _print_explanation(explanation: Explanation) -> None:
+    console.print(
+        f"[bold]{explanation.lead_id}[/] — score {number(explanation.score)} = fit {number(explanation.fit)} + "
+        f"engagement {number(explanation.engagement)}; stage {explanation.stage} "
+        f"(playbook “{explanation.playbook}” v{explanation.playbook_version}, as of {explanation.as_of:%Y-%m-%d %H:%M} UTC)",
+        highlight=False,
+    )
+    table = Table(show_header=True, title_justify="left")
+    table.add_column("points", justify="right")
+    table.add_column("rule")
+    table.add_column("why")
+    for item in explanation.contributions:
+        table.add_row(f"{item.points:+.2f}", f"{item.label} [dim]({item.rule})[/]", item.why)
+    console.print(table)
+    for name, named in explanation.named_scores.items():
+        parts = ", ".join(f"{item.label} {item.points:+.2f}" for item in named.contributions) or "no points"
+        console.print(f"Score {name}: {number(named.score)} ({parts})", highlight=False)
+    if explanation.product:
+        console.print("Product usage: " + ", ".join(f"{name.replace('_', ' ')} {value}" for name, value in explanation.product.items()), highlight=False)
+    if explanation.account:
+        account = explanation.account
+        console.print(
+            f"Account {account.name or account.account_id}: score {number(account.score)}, fit {number(account.fit)}, "
+            f"buying roles engaged {account.coverage}",
+            highlight=False,
+        )
+    holds = [name for name, value in explanation.qualifies.items() if value]
+    console.print("Conditions that hold: " + (", ".join(holds) if holds else "none"), highlight=False)
+
+
+@export_app.command("scores")
+def export_scores(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="The file to write: .csv or .parquet."),
+) -> None:
+    """Write the latest scores (one row per lead, with each rule's contribution) to a file."""
+    workspace = state(ctx).workspace()
+    store = workspace.store
+    if not store.has_table(SCORES_TABLE):
+        raise UserError("no scores yet: run 'leadgate score' first")
+    columns = [name for name in store.backend.table(SCORES_TABLE).columns if name != "lead_key"]
+    rows = store.export_table(SCORES_TABLE, file, columns)
+    console.print(f"Wrote {rows:,} leads to {file}", highlight=False)

@@ -1,0 +1,155 @@
+"""``leadgate init``, ``settings``, ``simulate`` and ``demo``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import typer
+from pydantic import BaseModel
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from leadgate.cli.app import app, parse_moment, state
+from leadgate.cli.output import console, errors, print_json, spinner
+from leadgate.cli.scoring_commands import _leads_table, _stage_counts, scored_leads
+from leadgate.service.scoring import run_scoring
+from leadgate.settings import SETTINGS_FILE
+from leadgate.workspace import Workspace, init_workspace
+
+
+@app.command()
+def init(
+    directory: Path = typer.Argument(..., help="The folder to create (or to turn into a workspace)."),
+    force: bool = typer.Option(False, "--force", help="Start an existing workspace over (its database is deleted)."),
+) -> None:
+    """Create a workspace: settings (leadgate.toml), an example playbook, an empty DuckDB database."""
+    workspace = init_workspace(directory, force=force)
+    workspace.close()
+    console.print(
+        f"Created a leadgate workspace in {directory}:\n"
+        f"  {SETTINGS_FILE}   settings\n  {workspace.playbook_path.name}   the example playbook (edit it)\n"
+        f"  {workspace.database_path.name}   the facts and scores\n"
+        f"Next: cd {directory} && leadgate import events FILE, or leadgate simulate --leads 2000 --days 120",
+        highlight=False,
+    )
+
+
+class SettingValue(BaseModel):
+    name: str
+    value: object
+    source: str
+    help: str
+
+
+@app.command()
+def settings(
+    ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print the settings as JSON.")
+) -> None:
+    """Every setting with its value and where the value comes from (flag, environment, leadgate.toml, default)."""
+    workspace = state(ctx).workspace()
+    values = [
+        SettingValue(name=name, value=item.value, source=item.source, help=item.setting.help)
+        for name, item in workspace.settings.items()
+    ]
+    if as_json:
+        print_json(values)
+        return
+    table = Table("setting", "value", "source", "meaning")
+    for item in values:
+        table.add_row(item.name, str(item.value), item.source, item.help)
+    console.print(table)
+
+
+def _simulation_progress(enabled: bool) -> tuple[Progress | None, object]:
+    if not enabled:
+        return None, None
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=errors, transient=True)
+    tasks: dict[str, object] = {}
+
+    def advance(step: str, done: int, total: int) -> None:
+        if step not in tasks:
+            tasks[step] = progress.add_task(step, total=total)
+        progress.update(tasks[step], completed=done, total=total)  # type: ignore[arg-type]
+
+    return progress, advance
+
+
+def _simulate(
+    workspace: Workspace | None, to_files: Path | None, leads: int, days: int, seed: int, end: dt.datetime, show: bool
+) -> Any:
+    from leadgate.simulate import simulate_into_store, write_simulation_files  # numpy loads only when needed
+
+    progress, advance = _simulation_progress(show)
+    if progress is not None:
+        progress.start()
+    try:
+        if to_files is not None:
+            return write_simulation_files(to_files, leads, days, seed, end, progress=advance)  # type: ignore[arg-type]
+        assert workspace is not None
+        return simulate_into_store(workspace.store, leads, days, seed, end, progress=advance)  # type: ignore[arg-type]
+    finally:
+        if progress is not None:
+            progress.stop()
+
+
+def _today() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None, hour=0, minute=0, second=0, microsecond=0)
+
+
+@app.command()
+def simulate(
+    ctx: typer.Context,
+    leads: int = typer.Option(2000, "--leads", min=1, help="How many contacts."),
+    days: int = typer.Option(120, "--days", min=1, help="How many days of history, ending at --end."),
+    seed: int = typer.Option(1, "--seed", help="The random seed: the same seed and --end give the same history."),
+    end: str | None = typer.Option(None, "--end", help="When the history ends (default: today, 00:00 UTC)."),
+    to_files: Path | None = typer.Option(
+        None, "--to-files", help="Write importable files (events.jsonl, leads.csv, accounts.csv, outcomes.csv) to this folder instead."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Fill the workspace with a realistic synthetic history (accounts, contacts, events, outcomes)."""
+    workspace = None if to_files is not None else state(ctx).workspace()
+    summary = _simulate(workspace, to_files, leads, days, seed, parse_moment(end, "--end") or _today(), not as_json)
+    if as_json:
+        print_json(summary.__dict__)
+        return
+    where = f"files in {to_files}" if to_files else f"the workspace {workspace.root if workspace else ''}"
+    console.print(f"Simulated into {where}: {summary}", highlight=False)
+
+
+@app.command()
+def demo(
+    directory: Path = typer.Argument(Path("demo-workspace"), help="The folder of the demo workspace (started over if it exists)."),
+    leads: int = typer.Option(2000, "--leads", min=1, help="How many contacts to simulate."),
+    days: int = typer.Option(120, "--days", min=1, help="How many days of history."),
+    seed: int = typer.Option(7, "--seed", help="The random seed."),
+) -> None:
+    """Build a sample workspace (init, simulate, score) and show its top leads."""
+    workspace = init_workspace(directory, force=True)
+    try:
+        end = _today()
+        summary = _simulate(workspace, None, leads, days, seed, end, True)
+        playbook = workspace.playbook()
+        with spinner("scoring leads"):
+            run = run_scoring(workspace.store, playbook, end)
+        console.print(f"[bold]leadgate demo[/] — workspace {directory}", highlight=False)
+        console.print(f"Simulated: {summary}", highlight=False)
+        console.print(f"Scored {run.leads_scored:,} leads in {run.seconds:.2f} s as of {run.as_of:%Y-%m-%d} UTC.", highlight=False)
+        stages = _stage_counts(workspace.store)
+        console.print("Stages: " + ", ".join(f"{name} {count:,}" for name, count in stages.items()), highlight=False)
+        top = scored_leads(workspace.store, playbook, None, 10)
+        console.print(_leads_table(top))
+        if top:
+            console.print(
+                "\nNext:\n"
+                f"  leadgate -w {directory} explain {top[0].lead_id}     why this lead scores {top[0].score:.0f}\n"
+                f"  leadgate -w {directory} leads --stage mql --top 20\n"
+                f"  leadgate -w {directory} export scores scores.csv\n"
+                f"  edit {directory}/playbook.yaml, then: leadgate playbook validate {directory}/playbook.yaml",
+                highlight=False,
+            )
+    finally:
+        workspace.close()

@@ -1,0 +1,258 @@
+"""Importing files: Segment JSON lines, flat tables, leads and accounts; bad rows; idempotence."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+from pathlib import Path
+
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from leadgate.errors import InputError
+from leadgate.ingest.importer import ImportOptions, import_file
+from leadgate.ingest.tables import ColumnMap
+from leadgate.store.duckdb_store import DuckDBStore
+
+NOW = dt.datetime(2026, 11, 26, 12, 0, 0)
+
+
+def write_jsonl(path: Path, messages: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(message) + "\n" for message in messages))
+    return path
+
+
+def counts(store: DuckDBStore) -> dict[str, int]:
+    return {table: store.count(table) for table in ("events", "traits", "identities", "person_keys", "imports")}
+
+
+def segment_messages() -> list[dict]:
+    return [
+        {"type": "page", "messageId": "p1", "anonymousId": "anon-1", "properties": {"path": "/pricing"},
+         "context": {"campaign": {"source": "google", "medium": "cpc", "name": "q4"}},
+         "timestamp": "2026-11-01T10:00:00.250Z"},
+        {"type": "identify", "messageId": "i1", "userId": "u1", "anonymousId": "anon-1",
+         "traits": {"email": "Ann@Acme.io", "firstName": "Ann", "budgetEstimate": "12,000"},
+         "timestamp": "2026-11-01T10:05:00Z"},
+        {"type": "track", "messageId": "t1", "userId": "u1", "event": "Demo Requested",
+         "properties": {"plan": "teams"}, "timestamp": "2026-11-02T09:00:00+01:00"},
+        {"type": "group", "messageId": "g1", "userId": "u1", "groupId": "acme",
+         "traits": {"name": "Acme", "employees": 250, "industry": "Software"}, "timestamp": "2026-11-01T10:06:00Z"},
+        {"type": "alias", "messageId": "a1", "previousId": "old-u1", "userId": "u1", "timestamp": "2026-11-03T00:00:00Z"},
+        {"type": "screen", "messageId": "s1", "userId": "u1", "name": "Dashboard", "timestamp": "2026-11-03T00:00:00Z"},
+    ]
+
+
+def test_segment_messages_become_facts(store: DuckDBStore, tmp_path: Path) -> None:
+    report = import_file(store, write_jsonl(tmp_path / "e.jsonl", segment_messages()), ImportOptions(kind="events"))
+    assert report.rows_read == 6 and report.rows_rejected == 0
+    events = store.con.execute("SELECT message_id, lead_key, event, ts, path, utm_source, utm_campaign FROM events ORDER BY message_id").fetchall()
+    lead_key = store.con.execute("SELECT lead_key FROM person_keys WHERE id_value = 'u1'").fetchall()[0][0]
+    assert events == [
+        ("p1", lead_key, "page_view", dt.datetime(2026, 11, 1, 10, 0, 0), "/pricing", "google", "q4"),  # ms dropped
+        ("s1", lead_key, "screen_view", dt.datetime(2026, 11, 3), None, None, None),
+        ("t1", lead_key, "demo_requested", dt.datetime(2026, 11, 2, 8, 0, 0), None, None, None),  # +01:00 -> UTC
+    ]
+    traits = dict(store.con.execute("SELECT name, value FROM traits WHERE entity_type = 'lead'").fetchall())
+    assert traits == {"email": "Ann@Acme.io", "first_name": "Ann", "budget_estimate": "12000", "email_domain": "acme.io"}
+    accounts = dict(store.con.execute("SELECT name, value FROM traits WHERE entity_type = 'account'").fetchall())
+    assert accounts == {"name": "Acme", "employees": "250", "industry": "Software"}
+    links = store.con.execute("SELECT kind, from_id, to_id FROM identities ORDER BY fact_id").fetchall()
+    assert links == [("alias", "old-u1", "u1"), ("account", "u1", "acme"), ("alias", "anon-1", "u1")]
+
+
+def test_importing_the_same_file_twice_changes_nothing(store: DuckDBStore, tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "e.jsonl", segment_messages())
+    import_file(store, path, ImportOptions(kind="events"))
+    before = counts(store)
+    again = import_file(store, path, ImportOptions(kind="events"))
+    assert again.facts_added == 0
+    after = counts(store)
+    assert {k: v for k, v in after.items() if k != "imports"} == {k: v for k, v in before.items() if k != "imports"}
+
+
+def test_clock_skew_is_corrected_as_the_segment_spec_says(store: DuckDBStore, tmp_path: Path) -> None:
+    # The device clock is 10 minutes behind: sent at 09:50 (device) but received at 10:00.
+    # The event happened at 09:40 device time, i.e. 09:50 real time.
+    message = {"type": "track", "messageId": "m", "userId": "u", "event": "x",
+               "originalTimestamp": "2026-11-01T09:40:00Z", "sentAt": "2026-11-01T09:50:00Z",
+               "receivedAt": "2026-11-01T10:00:00Z"}
+    import_file(store, write_jsonl(tmp_path / "e.jsonl", [message]), ImportOptions(kind="events"))
+    assert store.con.execute("SELECT ts FROM events").fetchall() == [(dt.datetime(2026, 11, 1, 9, 50),)]
+
+
+def test_a_file_with_bad_rows_imports_nothing_and_says_where(store: DuckDBStore, tmp_path: Path) -> None:
+    good = write_jsonl(tmp_path / "good.jsonl", segment_messages()[:2])
+    import_file(store, good, ImportOptions(kind="events"))
+    before = counts(store)
+    lines = [
+        json.dumps({"type": "track", "messageId": "ok", "userId": "u9", "event": "x", "timestamp": "2026-11-01T00:00:00Z"}),
+        "{not json",
+        json.dumps({"type": "track", "userId": "u9", "event": "x", "timestamp": "2026-11-01T00:00:00Z"}),
+        json.dumps({"type": "track", "messageId": "m3", "userId": "u9", "event": "x", "timestamp": "yesterday"}),
+        json.dumps({"type": "shout", "messageId": "m4", "userId": "u9"}),
+        json.dumps({"type": "page", "messageId": "m5", "timestamp": "2026-11-01T00:00:00Z"}),
+    ]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputError) as caught:
+        import_file(store, bad, ImportOptions(kind="events"))
+    found = [(issue.line, issue.code) for issue in caught.value.issues]
+    assert found == [(2, "IM001"), (3, "IM002"), (4, "IM003"), (5, "IM004"), (6, "IM002")]
+    assert "5 bad rows of 6; nothing was imported" in str(caught.value)
+    assert counts(store) == before
+
+
+def test_skip_invalid_imports_the_good_rows_and_keeps_the_rejects(store: DuckDBStore, tmp_path: Path) -> None:
+    bad = tmp_path / "mixed.jsonl"
+    bad.write_text(
+        json.dumps({"type": "track", "messageId": "ok", "userId": "u9", "event": "x", "timestamp": "2026-11-01T00:00:00Z"})
+        + "\n{oops\n"
+    )
+    report = import_file(store, bad, ImportOptions(kind="events", skip_invalid=True))
+    assert report.rows_rejected == 1 and store.count("events") == 1
+    rejects = [orjson.loads(line) for line in Path(report.rejects_file or "").read_text().splitlines()]
+    assert rejects == [{"line": 2, "code": "IM001", "error": rejects[0]["error"], "row": "{oops"}]
+    assert "not valid JSON" in rejects[0]["error"]
+
+
+def test_flat_csv_parquet_and_gzip_events(store: DuckDBStore, tmp_path: Path) -> None:
+    csv_file = tmp_path / "events.csv"
+    csv_file.write_text(
+        "message_id,user_id,anonymous_id,event,timestamp,properties\n"
+        'c1,u1,,Page View,2026-11-01T10:00:00Z,"{""path"": ""/pricing""}"\n'
+        "c2,,a7,webinar_attended,2026-11-01 11:00:00,\n"
+    )
+    parquet_file = tmp_path / "events.parquet"
+    pq.write_table(
+        pa.table({"message_id": ["q1"], "user_id": ["u1"], "anonymous_id": [None], "event": ["email_clicked"],
+                  "timestamp": ["2026-11-02T00:00:00Z"], "properties": ['{"campaign": "nov"}']}),
+        parquet_file,
+    )
+    gz_file = tmp_path / "events.jsonl.gz"
+    with gzip.open(gz_file, "wt") as out:
+        out.write(json.dumps({"type": "track", "messageId": "z1", "userId": "u1", "event": "x", "timestamp": "2026-11-03T00:00:00Z"}) + "\n")
+    for path in (csv_file, parquet_file, gz_file):
+        import_file(store, path, ImportOptions(kind="events"))
+    rows = store.con.execute("SELECT message_id, event, path, properties FROM events ORDER BY message_id").fetchall()
+    assert rows == [
+        ("c1", "page_view", "/pricing", '{"path":"/pricing"}'),
+        ("c2", "webinar_attended", None, None),
+        ("q1", "email_clicked", None, '{"campaign":"nov"}'),
+        ("z1", "x", None, None),
+    ]
+
+
+def test_leads_csv_with_a_column_map(store: DuckDBStore, tmp_path: Path) -> None:
+    hubspot = tmp_path / "contacts.csv"
+    hubspot.write_text(
+        "Contact ID,Email,Job Title,Company ID,Annual Budget\n"
+        "101,ann@acme.io,CTO,acme,15000\n"
+        "102,bob@gmail.com,Student,,\n"
+    )
+    options = ImportOptions(
+        kind="leads",
+        column_map=ColumnMap.parse(["lead_id=Contact ID,role=Job Title", "account_id=Company ID,budget_estimate=Annual Budget"]),
+        trait_types={"budget_estimate": "number"},
+        now=NOW,
+    )
+    report = import_file(store, hubspot, options)
+    assert report.rows_rejected == 0
+    traits = store.con.execute(
+        "SELECT entity_id, name, value, learnt_at FROM traits WHERE value IS NOT NULL ORDER BY entity_id, name"
+    ).fetchall()
+    assert traits == [
+        ("101", "budget_estimate", "15000", NOW),
+        ("101", "email", "ann@acme.io", NOW),
+        ("101", "email_domain", "acme.io", NOW),
+        ("101", "role", "CTO", NOW),
+        ("102", "email", "bob@gmail.com", NOW),
+        ("102", "email_domain", "gmail.com", NOW),
+        ("102", "role", "Student", NOW),
+    ]
+    assert store.con.execute("SELECT from_id, to_id FROM identities").fetchall() == [("101", "acme")]
+    again = import_file(store, hubspot, ImportOptions(**{**options.__dict__, "now": NOW + dt.timedelta(days=1)}))
+    assert again.facts_added == 0  # same file, same facts, even imported on another day
+
+
+def test_a_number_trait_with_text_is_a_bad_row(store: DuckDBStore, tmp_path: Path) -> None:
+    accounts = tmp_path / "accounts.csv"
+    accounts.write_text("account_id,employees,industry\nacme,250,Software\nbeta,lots,Retail\n,10,Retail\n")
+    with pytest.raises(InputError) as caught:
+        import_file(store, accounts, ImportOptions(kind="accounts", trait_types={"employees": "number"}))
+    assert [str(issue) for issue in caught.value.issues] == [
+        f"{accounts}:3: IM005 employees: 'lots' is not a number",
+        f"{accounts}:4: IM002 account_id: an account_id is required",
+    ]
+    assert store.count("traits") == 0
+
+
+def test_a_map_to_a_missing_column_is_refused_before_reading(store: DuckDBStore, tmp_path: Path) -> None:
+    leads = tmp_path / "leads.csv"
+    leads.write_text("id,email\n1,a@b.c\n")
+    with pytest.raises(InputError, match="--map names column\\(s\\) not in the file: Contact ID"):
+        import_file(store, leads, ImportOptions(kind="leads", column_map=ColumnMap.parse(["lead_id=Contact ID"])))
+    with pytest.raises(InputError, match="no column for lead_id"):
+        import_file(store, leads, ImportOptions(kind="leads"))
+
+
+def test_rows_wider_than_the_header_are_bad_rows(store: DuckDBStore, tmp_path: Path) -> None:
+    leads = tmp_path / "leads.csv"
+    leads.write_text("lead_id,email\n1,a@b.c,extra\n")
+    with pytest.raises(InputError) as caught:
+        import_file(store, leads, ImportOptions(kind="leads"))
+    assert [(issue.line, issue.code) for issue in caught.value.issues] == [(2, "IM007")]
+
+
+def test_unknown_file_types_and_missing_files(store: DuckDBStore, tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("hello")
+    with pytest.raises(InputError, match="cannot tell the format"):
+        import_file(store, tmp_path / "notes.txt", ImportOptions(kind="events"))
+    with pytest.raises(Exception, match="no such file"):
+        import_file(store, tmp_path / "absent.jsonl", ImportOptions(kind="events"))
+
+
+def test_aliases_merge_anonymous_history_and_follow_chains(store: DuckDBStore, tmp_path: Path) -> None:
+    messages = [
+        {"type": "track", "messageId": "e1", "anonymousId": "cookie", "event": "x", "timestamp": "2026-11-01T00:00:00Z"},
+        {"type": "track", "messageId": "e2", "userId": "old", "event": "x", "timestamp": "2026-11-01T00:00:00Z"},
+    ]
+    import_file(store, write_jsonl(tmp_path / "one.jsonl", messages), ImportOptions(kind="events"))
+    assert store.con.execute("SELECT count(DISTINCT lead_key) FROM events").fetchall() == [(2,)]
+    links = [
+        {"type": "alias", "messageId": "l1", "previousId": "cookie", "userId": "old", "timestamp": "2026-11-02T00:00:00Z"},
+        {"type": "alias", "messageId": "l2", "previousId": "old", "userId": "new", "timestamp": "2026-11-03T00:00:00Z"},
+    ]
+    import_file(store, write_jsonl(tmp_path / "two.jsonl", links), ImportOptions(kind="events"))
+    new_key = store.con.execute("SELECT lead_key FROM person_keys WHERE id_value = 'new'").fetchall()[0][0]
+    assert store.con.execute("SELECT DISTINCT lead_key FROM events").fetchall() == [(new_key,)]
+    leads = store.facts().leads().to_pyarrow().to_pylist()
+    assert leads == [{"lead_key": new_key, "lead_id": "new"}]
+
+
+def test_an_anonymous_id_already_identified_is_not_moved_to_another_user(store: DuckDBStore, tmp_path: Path) -> None:
+    messages = [
+        {"type": "identify", "messageId": "i1", "userId": "ann", "anonymousId": "shared-laptop", "timestamp": "2026-11-01T00:00:00Z"},
+        {"type": "track", "messageId": "e1", "anonymousId": "shared-laptop", "event": "x", "timestamp": "2026-11-01T00:01:00Z"},
+    ]
+    import_file(store, write_jsonl(tmp_path / "a.jsonl", messages), ImportOptions(kind="events"))
+    later = [{"type": "identify", "messageId": "i2", "userId": "bob", "anonymousId": "shared-laptop", "timestamp": "2026-11-02T00:00:00Z"}]
+    import_file(store, write_jsonl(tmp_path / "b.jsonl", later), ImportOptions(kind="events"))
+    owner = store.con.execute(
+        "SELECT p.id_value FROM events e JOIN person_keys p ON p.lead_key = e.lead_key AND p.id_kind = 'user'"
+    ).fetchall()
+    assert owner == [("ann",)]
+
+
+def test_erasing_a_person_removes_personal_data_and_keeps_counts(store: DuckDBStore, tmp_path: Path) -> None:
+    import_file(store, write_jsonl(tmp_path / "e.jsonl", segment_messages()), ImportOptions(kind="events"))
+    events_before = store.count("events")
+    store.erase_person("u1", NOW)
+    assert store.count("events") == events_before
+    assert store.con.execute("SELECT count(*) FROM events WHERE user_id IS NOT NULL OR anonymous_id IS NOT NULL OR properties IS NOT NULL OR path IS NOT NULL").fetchall() == [(0,)]
+    assert store.con.execute("SELECT count(*) FROM traits WHERE entity_type = 'lead'").fetchall() == [(0,)]
+    assert store.con.execute("SELECT count(*) FROM person_keys WHERE id_value IN ('u1', 'anon-1', 'old-u1')").fetchall() == [(0,)]
+    assert store.count("erasures") == 1
