@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import ibis
+import pyarrow as pa
 
 from leadgate.errors import NotFound
 from leadgate.playbook.compiled import Playbook
@@ -19,15 +20,15 @@ def explain_lead(store: DuckDBStore, playbook: Playbook, lead_id: str, as_of: dt
     """The explanation of ``lead_id``'s score as of ``as_of``."""
     facts = store.facts()
     leads = facts.leads()
-    found = leads.filter(leads.lead_id == lead_id).lead_key.execute().tolist()
+    found = leads.filter(leads.lead_id == lead_id).select("lead_key").to_pyarrow().column(0).to_pylist()
     if not found:
         raise NotFound(f"no lead with the id {lead_id!r} (see 'leadgate leads')")
     lead_key = int(found[0])
     membership = account_membership(facts, as_of)
     own = membership.filter(membership.lead_key == lead_key).select("account_id")
     neighbours = membership.filter(membership.account_id.isin(own.account_id)).select("lead_key")
-    keys = ibis.memtable({"lead_key": [lead_key]}).union(neighbours).distinct()
+    single = ibis.memtable(pa.table({"lead_key": pa.array([lead_key], pa.int64())}))
+    keys = single.union(neighbours).distinct()
     rows = score_leads(facts, playbook, as_of, only_keys=keys).filter(ibis._.lead_key == lead_key).to_pyarrow().to_pylist()
-    single = ibis.memtable({"lead_key": [lead_key]})
     evidence = EventPlan(playbook, facts, as_of).evidence(single).to_pyarrow().to_pylist()
     return build_explanation(playbook, rows[0], evidence[0] if evidence else {}, as_of)

@@ -1,0 +1,155 @@
+"""The ``leadgate`` command end to end, in-process, on real workspaces."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from leadgate.cli import main
+from leadgate.store.duckdb_store import DuckDBStore
+
+EVENTS = [
+    {"type": "identify", "messageId": "i1", "userId": "ann", "traits": {"role": "CTO", "budgetEstimate": 20000}, "timestamp": "2026-11-01T10:00:00Z"},
+    {"type": "group", "messageId": "g1", "userId": "ann", "groupId": "acme", "traits": {"name": "Acme", "employees": 300, "industry": "Software"}, "timestamp": "2026-11-01T10:00:00Z"},
+    {"type": "track", "messageId": "t1", "userId": "ann", "event": "demo_requested", "timestamp": "2026-11-20T10:00:00Z"},
+    {"type": "page", "messageId": "p1", "userId": "ann", "properties": {"path": "/pricing"}, "timestamp": "2026-11-20T11:00:00Z"},
+    {"type": "track", "messageId": "t2", "userId": "bob", "event": "email_clicked", "timestamp": "2026-11-10T10:00:00Z"},
+]
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """Run the command like a shell would; return (exit status, stdout, stderr)."""
+    try:
+        main(list(argv))
+        status = 0
+    except SystemExit as exc:
+        status = int(exc.code or 0)
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    root = tmp_path / "ws"
+    assert run(capsys, "init", str(root))[0] == 0
+    events = tmp_path / "events.jsonl"
+    events.write_text("".join(json.dumps(message) + "\n" for message in EVENTS))
+    assert run(capsys, "-w", str(root), "import", "events", str(events))[0] == 0
+    return root
+
+
+def test_score_leads_explain_and_export(workspace: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    status, out, _ = run(capsys, "-w", str(workspace), "score", "--as-of", "2026-11-21T00:00:00Z", "--json")
+    assert status == 0 and json.loads(out)["leads_scored"] == 2
+    status, out, _ = run(capsys, "-w", str(workspace), "leads", "--json")
+    leads = json.loads(out)
+    assert [lead["lead_id"] for lead in leads] == ["ann", "bob"]
+    assert {"lead_id", "fit", "engagement", "score", "stage"} <= set(leads[0])
+    # ann: fit = 20 (>= 200 employees) + 15 (CTO) + 10 (Software) + 15 (budget) = 60
+    assert leads[0]["fit"] == 60
+    status, out, _ = run(capsys, "-w", str(workspace), "explain", "ann", "--json")
+    explanation = json.loads(out)
+    assert status == 0
+    assert sum(item["points"] for item in explanation["contributions"]) == pytest.approx(explanation["score"], abs=1e-9)
+    assert explanation["score"] == pytest.approx(leads[0]["score"], abs=1e-9)  # same as-of as the scoring run
+    assert {item["rule"] for item in explanation["contributions"]} >= {"fit_1", "fit_3", "engagement_7"}
+    status, out, _ = run(capsys, "-w", str(workspace), "explain", "ann")
+    assert status == 0 and "Demo request" in out and "Decision maker" in out
+    target = tmp_path / "scores.csv"
+    status, out, _ = run(capsys, "-w", str(workspace), "export", "scores", str(target))
+    assert status == 0 and target.read_text().splitlines()[0].startswith("lead_id,")
+    assert len(target.read_text().splitlines()) == 3
+
+
+def test_leads_by_stage_and_top(workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run(capsys, "-w", str(workspace), "score", "--as-of", "2026-11-21")
+    _, out, _ = run(capsys, "-w", str(workspace), "leads", "--stage", "mql", "--json")
+    assert [lead["lead_id"] for lead in json.loads(out)] == ["ann"]  # fit 60, engagement >= 40 (demo)
+    _, out, _ = run(capsys, "-w", str(workspace), "leads", "--top", "1", "--json")
+    assert len(json.loads(out)) == 1
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (("explain", "nobody"), "no lead with the id 'nobody'"),
+        (("leads", "--stage", "hot"), "--stage 'hot': not a stage"),
+        (("score", "--as-of", "last week"), "--as-of 'last week'"),
+        (("import", "events", "missing.jsonl"), "missing.jsonl: no such file"),
+        (("export", "scores", "out.xlsx"), "no scores yet"),
+    ],
+)
+def test_user_mistakes_are_one_line_and_exit_2(
+    workspace: Path, capsys: pytest.CaptureFixture[str], argv: tuple[str, ...], message: str
+) -> None:
+    status, _, err = run(capsys, "-w", str(workspace), *argv)
+    assert status == 2
+    assert message in err and "Traceback" not in err
+    assert err.strip().count("\n") == 0
+
+
+def test_no_workspace_is_said_clearly(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("LEADGATE_WORKSPACE", raising=False)
+    status, _, err = run(capsys, "leads")
+    assert status == 2 and "no leadgate workspace" in err and "leadgate init" in err
+
+
+def test_the_workspace_comes_from_the_environment(workspace: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LEADGATE_WORKSPACE", str(workspace))
+    monkeypatch.setenv("LEADGATE_TOP_LEADS", "1")
+    run(capsys, "score")
+    _, out, _ = run(capsys, "settings", "--json")
+    top = next(item for item in json.loads(out) if item["name"] == "top_leads")
+    assert top == {"name": "top_leads", "value": 1, "source": "environment", "help": top["help"]}
+    _, out, _ = run(capsys, "leads", "--json")
+    assert len(json.loads(out)) == 1
+
+
+def test_a_bad_import_lists_its_rows_and_imports_nothing(workspace: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"type": "track", "messageId": "z", "userId": "x", "event": "e", "timestamp": "2026-01-01T00:00:00Z"}\n{broken\n')
+    status, _, err = run(capsys, "-w", str(workspace), "import", "events", str(bad))
+    assert status == 2
+    assert f"{bad}:2: IM001" in err and "nothing was imported" in err
+    status, out, _ = run(capsys, "-w", str(workspace), "import", "events", str(bad), "--skip-invalid", "--json")
+    summary = json.loads(out)
+    assert status == 0 and summary["events_added"] == 1 and summary["rows_rejected"] == 1
+    assert Path(summary["rejects_file"]).exists()
+
+
+def test_playbook_validate_and_diff(workspace: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    playbook = workspace / "playbook.yaml"
+    status, out, _ = run(capsys, "playbook", "validate", str(playbook))
+    assert status == 0 and "valid" in out
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(playbook.read_text().replace('when: "fit >= 30 and engagement >= 40"', 'when: "fit >= 30 and engagment >= 40"'))
+    status, _, err = run(capsys, "playbook", "validate", str(broken))
+    assert status == 2 and f"{broken}:" in err and "PB102" in err and "did you mean 'engagement'" in err
+    status, out, _ = run(capsys, "playbook", "validate", str(broken), "--json")
+    report = json.loads(out)
+    assert status == 2 and report["valid"] is False and report["errors"][0]["code"] == "PB102"
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(playbook.read_text().replace("version: 1", "version: 2").replace("points: 15, label: \"Decision maker\"", "points: 25, label: \"Decision maker\""))
+    status, out, _ = run(capsys, "playbook", "diff", str(playbook), str(changed), "--json")
+    sentences = [change["sentence"] for change in json.loads(out)]
+    assert sentences == ["Version changes from 1 to 2.", "Fit rule “Decision maker”: points changes from 15 to 25."]
+
+
+def test_a_broken_playbook_in_force_is_never_used(workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    playbook = workspace / "playbook.yaml"
+    playbook.write_text(playbook.read_text().replace("half_life_days: 30", "half_life_days: -30"))
+    status, _, err = run(capsys, "-w", str(workspace), "score")
+    assert status == 2 and "PB012" in err and "it was not used" in err
+    store = DuckDBStore(workspace / "leadgate.duckdb")
+    assert not store.has_table("lead_scores") and store.count("scoring_runs") == 0
+    store.close()
+
+
+def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(capsys, "--help")
+    assert status == 0
+    for command in ("init", "import", "score", "leads", "explain", "export", "simulate", "demo", "playbook", "settings"):
+        assert command in out

@@ -1,0 +1,91 @@
+"""Full and incremental scoring runs, and explanations that add up."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from leadgate.playbook.loader import parse_playbook
+from leadgate.service.explain import explain_lead
+from leadgate.service.scoring import SCORES_TABLE, run_scoring
+from leadgate.store.duckdb_store import DuckDBStore
+from leadgate.workspace import example_playbook_text
+from tests.worlds import World, at
+
+PLAYBOOK = parse_playbook(example_playbook_text(), "playbook.yaml")
+
+
+def stored(store: DuckDBStore) -> dict[str, dict]:
+    rows = store.backend.table(SCORES_TABLE).to_pyarrow().to_pylist()
+    return {row["lead_id"]: row for row in rows}
+
+
+def build(world: World) -> World:
+    world.account("acme", employees=1200, industry="Software", country="FR")
+    world.account("solo", employees=20, industry="Retail", country="BR")
+    world.lead("ann", account="acme", role="CTO").lead("ben", account="acme", role="Engineer")
+    world.lead("cat", account="solo", role="Student", email="cat@gmail.com").lead("dan")
+    world.did("ann", "webinar_attended", "2026-11-01T10:00:00")
+    world.did("ben", "page_view", "2026-11-02T10:00:00", path="/product/analytics")
+    world.did("cat", "email_clicked", "2026-11-03T10:00:00")
+    return world.save()
+
+
+def same(left: dict, right: dict) -> bool:
+    for name, value in left.items():
+        other = right[name]
+        if isinstance(value, float) and isinstance(other, float):
+            if not (math.isclose(value, other, rel_tol=1e-12, abs_tol=1e-12) or (math.isnan(value) and math.isnan(other))):
+                return False
+        elif value != other:
+            return False
+    return True
+
+
+def test_incremental_rescoring_equals_full_rescoring_for_touched_leads(world: World) -> None:
+    store = build(world).store
+    first = run_scoring(store, PLAYBOOK, at("2026-11-10T00:00:00"))
+    assert first.kind == "full" and first.leads_scored == 4
+    before = stored(store)
+    world.did("ben", "demo_requested", "2026-11-11T09:00:00").save()  # touches ben, and acme's roll-up (ann)
+    run = run_scoring(store, PLAYBOOK, at("2026-11-12T00:00:00"), incremental=True)
+    assert run.kind == "incremental" and run.leads_scored == 2
+    after = stored(store)
+    assert same(after["cat"], before["cat"]) and same(after["dan"], before["dan"])  # untouched: as of the 10th
+    run_scoring(store, PLAYBOOK, at("2026-11-12T00:00:00"))
+    full = stored(store)
+    assert same(after["ben"], full["ben"]) and same(after["ann"], full["ann"])
+    assert after["ben"]["c_engagement_7"] == 40 and after["ann"]["account_score"] == full["ann"]["account_score"]
+
+
+def test_incremental_runs_in_full_when_the_playbook_changed(world: World) -> None:
+    store = build(world).store
+    run_scoring(store, PLAYBOOK, at("2026-11-10T00:00:00"))
+    changed = parse_playbook(example_playbook_text().replace("version: 1", "version: 2"), "playbook.yaml")
+    run = run_scoring(store, changed, at("2026-11-10T00:00:00"), incremental=True)
+    assert run.kind == "full" and run.reason == "the playbook changed since the last run"
+
+
+def test_explanations_add_up_for_every_lead(world: World) -> None:
+    store = build(world).store
+    moment = at("2026-11-10T00:00:00")
+    run_scoring(store, PLAYBOOK, moment)
+    for lead_id, row in stored(store).items():
+        explanation = explain_lead(store, PLAYBOOK, lead_id, moment)
+        assert explanation.score == pytest.approx(row["score"], abs=1e-9)
+        assert sum(item.points for item in explanation.contributions) == pytest.approx(explanation.score, abs=1e-9)
+        for name, named in explanation.named_scores.items():
+            assert sum(item.points for item in named.contributions) == pytest.approx(named.score, abs=1e-9), name
+
+
+def test_an_explanation_says_why_in_words(world: World) -> None:
+    store = build(world).store
+    explanation = explain_lead(store, PLAYBOOK, "cat", at("2026-11-10T00:00:00"))
+    words = {item.rule: item.why for item in explanation.contributions}
+    # cat: Student (-25), free e-mail (-10), account in BR (outside core countries, -15);
+    # one e-mail click 6 days 14 hours before, 3 points halving every 30 days.
+    assert explanation.fit == -50
+    assert words["fit_4"] == "lead.role in [Student, Intern] holds"
+    assert words["engagement_6"] == "1 email clicked event, 3 points each, halving every 30 days"
+    assert explanation.engagement == pytest.approx(3 * 0.5 ** ((6 + 14 / 24) / 30), rel=1e-12)
