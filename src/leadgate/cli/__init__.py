@@ -12,8 +12,10 @@ from leadgate.cli import output
 from leadgate.cli.app import app
 from leadgate.errors import InputError, PlaybookInvalid, StoreError, UserError
 
-# Importing the command modules registers their commands on ``app``.
-from leadgate.cli import imports, playbook_commands, scoring_commands, workspace_commands  # noqa: E402, F401, I001
+# Importing the command modules registers their commands, in this order, in --help.
+# isort: off
+from leadgate.cli import workspace_commands, scoring_commands, imports, playbook_commands  # noqa: F401
+# isort: on
 
 MAX_ISSUES_SHOWN = 20
 

@@ -3,25 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 from pathlib import Path
-from typing import Any
 
-import ibis
 import typer
 from pydantic import BaseModel
 from rich.table import Table
 
 from leadgate.cli.app import app, export_app, parse_moment, state
 from leadgate.cli.output import console, number, print_json, spinner
+from leadgate.cli.views import leads_table, scored_leads, stage_counts
 from leadgate.domain.stages import STAGE_NAMES
 from leadgate.errors import UserError
-from leadgate.playbook.compiled import Playbook
-from leadgate.scoring.engine import ACCOUNT_PREFIX, score_column
 from leadgate.scoring.explain import Explanation
 from leadgate.service.explain import explain_lead
 from leadgate.service.scoring import SCORES_TABLE, last_scored_at, run_scoring, utc_now
-from leadgate.store.duckdb_store import DuckDBStore
 
 
 class ScoreRunReport(BaseModel):
@@ -31,22 +26,6 @@ class ScoreRunReport(BaseModel):
     seconds: float
     playbook_version: int
     stages: dict[str, int]
-
-
-class LeadScore(BaseModel):
-    lead_id: str
-    account_id: str | None
-    account_name: str | None
-    fit: float
-    engagement: float
-    score: float
-    stage: str
-    scores: dict[str, float]
-    product: dict[str, int]
-    account_score: float | None
-    account_coverage: int | None
-    as_of: dt.datetime
-    playbook_version: int
 
 
 @app.command()
@@ -63,7 +42,7 @@ def score(
     playbook = workspace.playbook()
     with spinner("scoring leads", enabled=not as_json):
         run = run_scoring(workspace.store, playbook, parse_moment(as_of), incremental=incremental)
-    stages = _stage_counts(workspace.store)
+    stages = stage_counts(workspace.store)
     if as_json:
         print_json(
             ScoreRunReport(
@@ -85,47 +64,6 @@ def score(
     console.print("Stages: " + ", ".join(f"{name} {count:,}" for name, count in stages.items()), highlight=False)
 
 
-def _stage_counts(store: DuckDBStore) -> dict[str, int]:
-    scores = store.backend.table(SCORES_TABLE)
-    counts = scores.group_by("stage").aggregate(leads=scores.count()).to_pyarrow().to_pylist()
-    found = {row["stage"]: int(row["leads"]) for row in counts}
-    return {stage: found[stage] for stage in STAGE_NAMES if stage in found}
-
-
-def scored_leads(store: DuckDBStore, playbook: Playbook, stage: str | None, top: int) -> list[LeadScore]:
-    """The best-scored leads (of one stage), highest score first."""
-    if not store.has_table(SCORES_TABLE):
-        raise UserError("no scores yet: run 'leadgate score' first")
-    scores = store.backend.table(SCORES_TABLE)
-    if stage is not None:
-        scores = scores.filter(scores.stage == stage)
-    rows = scores.order_by([ibis.desc("score"), "lead_id"]).limit(top).to_pyarrow().to_pylist()
-    return [_lead_score(row, playbook) for row in rows]
-
-
-def _lead_score(row: dict[str, Any], playbook: Playbook) -> LeadScore:
-    named = [score.name for score in playbook.decayed_scores[1:] if score_column(score.name) in row]
-    product = playbook.model.scoring.product
-    coverage = row.get("account_coverage")
-    return LeadScore(
-        lead_id=row["lead_id"],
-        account_id=row.get("account_id"),
-        account_name=row.get(f"{ACCOUNT_PREFIX}name"),
-        fit=row["fit"],
-        engagement=row["engagement"],
-        score=row["score"],
-        stage=row["stage"],
-        scores={name: row[score_column(name)] for name in named},
-        product={name: int(row[f"product_{name}"]) for name in product.signals if f"product_{name}" in row}
-        if product
-        else {},
-        account_score=row.get("account_score"),
-        account_coverage=None if coverage is None or (isinstance(coverage, float) and math.isnan(coverage)) else int(coverage),
-        as_of=row["as_of"],
-        playbook_version=row["playbook_version"],
-    )
-
-
 @app.command()
 def leads(
     ctx: typer.Context,
@@ -144,16 +82,7 @@ def leads(
     if not rows:
         console.print("No lead matches." if stage else "No leads yet: import some ('leadgate import ...') or run 'leadgate simulate'.")
         return
-    console.print(_leads_table(rows))
-
-
-def _leads_table(rows: list[LeadScore]) -> Table:
-    table = Table(title=f"Top {len(rows)} leads (as of {rows[0].as_of:%Y-%m-%d %H:%M} UTC)", title_justify="left")
-    for column, justify in (("lead", "left"), ("account", "left"), ("fit", "right"), ("engagement", "right"), ("score", "right"), ("stage", "left")):
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
-    for row in rows:
-        table.add_row(row.lead_id, row.account_name or row.account_id or "-", number(row.fit), number(row.engagement), number(row.score), row.stage)
-    return table
+    console.print(leads_table(rows))
 
 
 @app.command()

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from leadgate.cli.app import app, parse_moment, state
 from leadgate.cli.output import console, errors, print_json, spinner
-from leadgate.cli.scoring_commands import _leads_table, _stage_counts, scored_leads
+from leadgate.cli.views import leads_table, scored_leads, stage_counts
 from leadgate.service.scoring import run_scoring
 from leadgate.settings import SETTINGS_FILE
 from leadgate.workspace import Workspace, init_workspace
@@ -138,10 +138,10 @@ def demo(
         console.print(f"[bold]leadgate demo[/] — workspace {directory}", highlight=False)
         console.print(f"Simulated: {summary}", highlight=False)
         console.print(f"Scored {run.leads_scored:,} leads in {run.seconds:.2f} s as of {run.as_of:%Y-%m-%d} UTC.", highlight=False)
-        stages = _stage_counts(workspace.store)
+        stages = stage_counts(workspace.store)
         console.print("Stages: " + ", ".join(f"{name} {count:,}" for name, count in stages.items()), highlight=False)
         top = scored_leads(workspace.store, playbook, None, 10)
-        console.print(_leads_table(top))
+        console.print(leads_table(top))
         if top:
             console.print(
                 "\nNext:\n"

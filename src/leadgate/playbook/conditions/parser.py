@@ -244,7 +244,7 @@ class _Parser:
             return ast.Literal(token.text.lower() == "true", token.offset)
         if token.kind == "word":
             raise ConditionSyntaxError(
-                "PB106",
+                "PB101",
                 f"put text in quotes: write '{token.text}' (a bare word here would be read as a name)",
                 token.offset,
             )
