@@ -11,11 +11,42 @@ from leadgate.cli import main
 from leadgate.store.duckdb_store import DuckDBStore
 
 EVENTS = [
-    {"type": "identify", "messageId": "i1", "userId": "ann", "traits": {"role": "CTO", "budgetEstimate": 20000}, "timestamp": "2026-11-01T10:00:00Z"},
-    {"type": "group", "messageId": "g1", "userId": "ann", "groupId": "acme", "traits": {"name": "Acme", "employees": 300, "industry": "Software"}, "timestamp": "2026-11-01T10:00:00Z"},
-    {"type": "track", "messageId": "t1", "userId": "ann", "event": "demo_requested", "timestamp": "2026-11-20T10:00:00Z"},
-    {"type": "page", "messageId": "p1", "userId": "ann", "properties": {"path": "/pricing"}, "timestamp": "2026-11-20T11:00:00Z"},
-    {"type": "track", "messageId": "t2", "userId": "bob", "event": "email_clicked", "timestamp": "2026-11-10T10:00:00Z"},
+    {
+        "type": "identify",
+        "messageId": "i1",
+        "userId": "ann",
+        "traits": {"role": "CTO", "budgetEstimate": 20000},
+        "timestamp": "2026-11-01T10:00:00Z",
+    },
+    {
+        "type": "group",
+        "messageId": "g1",
+        "userId": "ann",
+        "groupId": "acme",
+        "traits": {"name": "Acme", "employees": 300, "industry": "Software"},
+        "timestamp": "2026-11-01T10:00:00Z",
+    },
+    {
+        "type": "track",
+        "messageId": "t1",
+        "userId": "ann",
+        "event": "demo_requested",
+        "timestamp": "2026-11-20T10:00:00Z",
+    },
+    {
+        "type": "page",
+        "messageId": "p1",
+        "userId": "ann",
+        "properties": {"path": "/pricing"},
+        "timestamp": "2026-11-20T11:00:00Z",
+    },
+    {
+        "type": "track",
+        "messageId": "t2",
+        "userId": "bob",
+        "event": "email_clicked",
+        "timestamp": "2026-11-10T10:00:00Z",
+    },
 ]
 
 
@@ -90,14 +121,18 @@ def test_user_mistakes_are_one_line_and_exit_2(
     assert err.strip().count("\n") == 0
 
 
-def test_no_workspace_is_said_clearly(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_workspace_is_said_clearly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("LEADGATE_WORKSPACE", raising=False)
     status, _, err = run(capsys, "leads")
     assert status == 2 and "no leadgate workspace" in err and "leadgate init" in err
 
 
-def test_the_workspace_comes_from_the_environment(workspace: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_workspace_comes_from_the_environment(
+    workspace: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("LEADGATE_WORKSPACE", str(workspace))
     monkeypatch.setenv("LEADGATE_TOP_LEADS", "1")
     run(capsys, "score")
@@ -108,9 +143,13 @@ def test_the_workspace_comes_from_the_environment(workspace: Path, capsys: pytes
     assert len(json.loads(out)) == 1
 
 
-def test_a_bad_import_lists_its_rows_and_imports_nothing(workspace: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_a_bad_import_lists_its_rows_and_imports_nothing(
+    workspace: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     bad = tmp_path / "bad.jsonl"
-    bad.write_text('{"type": "track", "messageId": "z", "userId": "x", "event": "e", "timestamp": "2026-01-01T00:00:00Z"}\n{broken\n')
+    bad.write_text(
+        '{"type": "track", "messageId": "z", "userId": "x", "event": "e", "timestamp": "2026-01-01T00:00:00Z"}\n{broken\n'
+    )
     status, _, err = run(capsys, "-w", str(workspace), "import", "events", str(bad))
     assert status == 2
     assert f"{bad}:2: IM001" in err and "nothing was imported" in err
@@ -125,14 +164,20 @@ def test_playbook_validate_and_diff(workspace: Path, capsys: pytest.CaptureFixtu
     status, out, _ = run(capsys, "playbook", "validate", str(playbook))
     assert status == 0 and "valid" in out
     broken = tmp_path / "broken.yaml"
-    broken.write_text(playbook.read_text().replace('when: "fit >= 30 and engagement >= 40"', 'when: "fit >= 30 and engagment >= 40"'))
+    broken.write_text(
+        playbook.read_text().replace('when: "fit >= 30 and engagement >= 40"', 'when: "fit >= 30 and engagment >= 40"')
+    )
     status, _, err = run(capsys, "playbook", "validate", str(broken))
     assert status == 2 and f"{broken}:" in err and "PB102" in err and "did you mean 'engagement'" in err
     status, out, _ = run(capsys, "playbook", "validate", str(broken), "--json")
     report = json.loads(out)
     assert status == 2 and report["valid"] is False and report["errors"][0]["code"] == "PB102"
     changed = tmp_path / "changed.yaml"
-    changed.write_text(playbook.read_text().replace("version: 1", "version: 2").replace("points: 15, label: \"Decision maker\"", "points: 25, label: \"Decision maker\""))
+    changed.write_text(
+        playbook.read_text()
+        .replace("version: 1", "version: 2")
+        .replace('points: 15, label: "Decision maker"', 'points: 25, label: "Decision maker"')
+    )
     status, out, _ = run(capsys, "playbook", "diff", str(playbook), str(changed), "--json")
     sentences = [change["sentence"] for change in json.loads(out)]
     assert sentences == ["Version changes from 1 to 2.", "Fit rule “Decision maker”: points changes from 15 to 25."]
@@ -151,5 +196,16 @@ def test_a_broken_playbook_in_force_is_never_used(workspace: Path, capsys: pytes
 def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
     status, out, _ = run(capsys, "--help")
     assert status == 0
-    for command in ("init", "import", "score", "leads", "explain", "export", "simulate", "demo", "playbook", "settings"):
+    for command in (
+        "init",
+        "import",
+        "score",
+        "leads",
+        "explain",
+        "export",
+        "simulate",
+        "demo",
+        "playbook",
+        "settings",
+    ):
         assert command in out

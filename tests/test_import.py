@@ -31,17 +31,45 @@ def counts(store: DuckDBStore) -> dict[str, int]:
 
 def segment_messages() -> list[dict]:
     return [
-        {"type": "page", "messageId": "p1", "anonymousId": "anon-1", "properties": {"path": "/pricing"},
-         "context": {"campaign": {"source": "google", "medium": "cpc", "name": "q4"}},
-         "timestamp": "2026-11-01T10:00:00.250Z"},
-        {"type": "identify", "messageId": "i1", "userId": "u1", "anonymousId": "anon-1",
-         "traits": {"email": "Ann@Acme.io", "firstName": "Ann", "budgetEstimate": "12,000"},
-         "timestamp": "2026-11-01T10:05:00Z"},
-        {"type": "track", "messageId": "t1", "userId": "u1", "event": "Demo Requested",
-         "properties": {"plan": "teams"}, "timestamp": "2026-11-02T09:00:00+01:00"},
-        {"type": "group", "messageId": "g1", "userId": "u1", "groupId": "acme",
-         "traits": {"name": "Acme", "employees": 250, "industry": "Software"}, "timestamp": "2026-11-01T10:06:00Z"},
-        {"type": "alias", "messageId": "a1", "previousId": "old-u1", "userId": "u1", "timestamp": "2026-11-03T00:00:00Z"},
+        {
+            "type": "page",
+            "messageId": "p1",
+            "anonymousId": "anon-1",
+            "properties": {"path": "/pricing"},
+            "context": {"campaign": {"source": "google", "medium": "cpc", "name": "q4"}},
+            "timestamp": "2026-11-01T10:00:00.250Z",
+        },
+        {
+            "type": "identify",
+            "messageId": "i1",
+            "userId": "u1",
+            "anonymousId": "anon-1",
+            "traits": {"email": "Ann@Acme.io", "firstName": "Ann", "budgetEstimate": "12,000"},
+            "timestamp": "2026-11-01T10:05:00Z",
+        },
+        {
+            "type": "track",
+            "messageId": "t1",
+            "userId": "u1",
+            "event": "Demo Requested",
+            "properties": {"plan": "teams"},
+            "timestamp": "2026-11-02T09:00:00+01:00",
+        },
+        {
+            "type": "group",
+            "messageId": "g1",
+            "userId": "u1",
+            "groupId": "acme",
+            "traits": {"name": "Acme", "employees": 250, "industry": "Software"},
+            "timestamp": "2026-11-01T10:06:00Z",
+        },
+        {
+            "type": "alias",
+            "messageId": "a1",
+            "previousId": "old-u1",
+            "userId": "u1",
+            "timestamp": "2026-11-03T00:00:00Z",
+        },
         {"type": "screen", "messageId": "s1", "userId": "u1", "name": "Dashboard", "timestamp": "2026-11-03T00:00:00Z"},
     ]
 
@@ -49,7 +77,9 @@ def segment_messages() -> list[dict]:
 def test_segment_messages_become_facts(store: DuckDBStore, tmp_path: Path) -> None:
     report = import_file(store, write_jsonl(tmp_path / "e.jsonl", segment_messages()), ImportOptions(kind="events"))
     assert report.rows_read == 6 and report.rows_rejected == 0
-    events = store.con.execute("SELECT message_id, lead_key, event, ts, path, utm_source, utm_campaign FROM events ORDER BY message_id").fetchall()
+    events = store.con.execute(
+        "SELECT message_id, lead_key, event, ts, path, utm_source, utm_campaign FROM events ORDER BY message_id"
+    ).fetchall()
     lead_key = store.con.execute("SELECT lead_key FROM person_keys WHERE id_value = 'u1'").fetchall()[0][0]
     assert events == [
         ("p1", lead_key, "page_view", dt.datetime(2026, 11, 1, 10, 0, 0), "/pricing", "google", "q4"),  # ms dropped
@@ -57,7 +87,12 @@ def test_segment_messages_become_facts(store: DuckDBStore, tmp_path: Path) -> No
         ("t1", lead_key, "demo_requested", dt.datetime(2026, 11, 2, 8, 0, 0), None, None, None),  # +01:00 -> UTC
     ]
     traits = dict(store.con.execute("SELECT name, value FROM traits WHERE entity_type = 'lead'").fetchall())
-    assert traits == {"email": "Ann@Acme.io", "first_name": "Ann", "budget_estimate": "12000", "email_domain": "acme.io"}
+    assert traits == {
+        "email": "Ann@Acme.io",
+        "first_name": "Ann",
+        "budget_estimate": "12000",
+        "email_domain": "acme.io",
+    }
     accounts = dict(store.con.execute("SELECT name, value FROM traits WHERE entity_type = 'account'").fetchall())
     assert accounts == {"name": "Acme", "employees": "250", "industry": "Software"}
     links = store.con.execute("SELECT kind, from_id, to_id FROM identities ORDER BY fact_id").fetchall()
@@ -77,9 +112,15 @@ def test_importing_the_same_file_twice_changes_nothing(store: DuckDBStore, tmp_p
 def test_clock_skew_is_corrected_as_the_segment_spec_says(store: DuckDBStore, tmp_path: Path) -> None:
     # The device clock is 10 minutes behind: sent at 09:50 (device) but received at 10:00.
     # The event happened at 09:40 device time, i.e. 09:50 real time.
-    message = {"type": "track", "messageId": "m", "userId": "u", "event": "x",
-               "originalTimestamp": "2026-11-01T09:40:00Z", "sentAt": "2026-11-01T09:50:00Z",
-               "receivedAt": "2026-11-01T10:00:00Z"}
+    message = {
+        "type": "track",
+        "messageId": "m",
+        "userId": "u",
+        "event": "x",
+        "originalTimestamp": "2026-11-01T09:40:00Z",
+        "sentAt": "2026-11-01T09:50:00Z",
+        "receivedAt": "2026-11-01T10:00:00Z",
+    }
     import_file(store, write_jsonl(tmp_path / "e.jsonl", [message]), ImportOptions(kind="events"))
     assert store.con.execute("SELECT ts FROM events").fetchall() == [(dt.datetime(2026, 11, 1, 9, 50),)]
 
@@ -89,7 +130,9 @@ def test_a_file_with_bad_rows_imports_nothing_and_says_where(store: DuckDBStore,
     import_file(store, good, ImportOptions(kind="events"))
     before = counts(store)
     lines = [
-        json.dumps({"type": "track", "messageId": "ok", "userId": "u9", "event": "x", "timestamp": "2026-11-01T00:00:00Z"}),
+        json.dumps(
+            {"type": "track", "messageId": "ok", "userId": "u9", "event": "x", "timestamp": "2026-11-01T00:00:00Z"}
+        ),
         "{not json",
         json.dumps({"type": "track", "userId": "u9", "event": "x", "timestamp": "2026-11-01T00:00:00Z"}),
         json.dumps({"type": "track", "messageId": "m3", "userId": "u9", "event": "x", "timestamp": "yesterday"}),
@@ -109,7 +152,9 @@ def test_a_file_with_bad_rows_imports_nothing_and_says_where(store: DuckDBStore,
 def test_skip_invalid_imports_the_good_rows_and_keeps_the_rejects(store: DuckDBStore, tmp_path: Path) -> None:
     bad = tmp_path / "mixed.jsonl"
     bad.write_text(
-        json.dumps({"type": "track", "messageId": "ok", "userId": "u9", "event": "x", "timestamp": "2026-11-01T00:00:00Z"})
+        json.dumps(
+            {"type": "track", "messageId": "ok", "userId": "u9", "event": "x", "timestamp": "2026-11-01T00:00:00Z"}
+        )
         + "\n{oops\n"
     )
     report = import_file(store, bad, ImportOptions(kind="events", skip_invalid=True))
@@ -128,13 +173,26 @@ def test_flat_csv_parquet_and_gzip_events(store: DuckDBStore, tmp_path: Path) ->
     )
     parquet_file = tmp_path / "events.parquet"
     pq.write_table(
-        pa.table({"message_id": ["q1"], "user_id": ["u1"], "anonymous_id": [None], "event": ["email_clicked"],
-                  "timestamp": ["2026-11-02T00:00:00Z"], "properties": ['{"campaign": "nov"}']}),
+        pa.table(
+            {
+                "message_id": ["q1"],
+                "user_id": ["u1"],
+                "anonymous_id": [None],
+                "event": ["email_clicked"],
+                "timestamp": ["2026-11-02T00:00:00Z"],
+                "properties": ['{"campaign": "nov"}'],
+            }
+        ),
         parquet_file,
     )
     gz_file = tmp_path / "events.jsonl.gz"
     with gzip.open(gz_file, "wt") as out:
-        out.write(json.dumps({"type": "track", "messageId": "z1", "userId": "u1", "event": "x", "timestamp": "2026-11-03T00:00:00Z"}) + "\n")
+        out.write(
+            json.dumps(
+                {"type": "track", "messageId": "z1", "userId": "u1", "event": "x", "timestamp": "2026-11-03T00:00:00Z"}
+            )
+            + "\n"
+        )
     for path in (csv_file, parquet_file, gz_file):
         import_file(store, path, ImportOptions(kind="events"))
     rows = store.con.execute("SELECT message_id, event, path, properties FROM events ORDER BY message_id").fetchall()
@@ -155,7 +213,9 @@ def test_leads_csv_with_a_column_map(store: DuckDBStore, tmp_path: Path) -> None
     )
     options = ImportOptions(
         kind="leads",
-        column_map=ColumnMap.parse(["lead_id=Contact ID,role=Job Title", "account_id=Company ID,budget_estimate=Annual Budget"]),
+        column_map=ColumnMap.parse(
+            ["lead_id=Contact ID,role=Job Title", "account_id=Company ID,budget_estimate=Annual Budget"]
+        ),
         trait_types={"budget_estimate": "number"},
         now=NOW,
     )
@@ -217,13 +277,25 @@ def test_unknown_file_types_and_missing_files(store: DuckDBStore, tmp_path: Path
 
 def test_aliases_merge_anonymous_history_and_follow_chains(store: DuckDBStore, tmp_path: Path) -> None:
     messages = [
-        {"type": "track", "messageId": "e1", "anonymousId": "cookie", "event": "x", "timestamp": "2026-11-01T00:00:00Z"},
+        {
+            "type": "track",
+            "messageId": "e1",
+            "anonymousId": "cookie",
+            "event": "x",
+            "timestamp": "2026-11-01T00:00:00Z",
+        },
         {"type": "track", "messageId": "e2", "userId": "old", "event": "x", "timestamp": "2026-11-01T00:00:00Z"},
     ]
     import_file(store, write_jsonl(tmp_path / "one.jsonl", messages), ImportOptions(kind="events"))
     assert store.con.execute("SELECT count(DISTINCT lead_key) FROM events").fetchall() == [(2,)]
     links = [
-        {"type": "alias", "messageId": "l1", "previousId": "cookie", "userId": "old", "timestamp": "2026-11-02T00:00:00Z"},
+        {
+            "type": "alias",
+            "messageId": "l1",
+            "previousId": "cookie",
+            "userId": "old",
+            "timestamp": "2026-11-02T00:00:00Z",
+        },
         {"type": "alias", "messageId": "l2", "previousId": "old", "userId": "new", "timestamp": "2026-11-03T00:00:00Z"},
     ]
     import_file(store, write_jsonl(tmp_path / "two.jsonl", links), ImportOptions(kind="events"))
@@ -235,11 +307,31 @@ def test_aliases_merge_anonymous_history_and_follow_chains(store: DuckDBStore, t
 
 def test_an_anonymous_id_already_identified_is_not_moved_to_another_user(store: DuckDBStore, tmp_path: Path) -> None:
     messages = [
-        {"type": "identify", "messageId": "i1", "userId": "ann", "anonymousId": "shared-laptop", "timestamp": "2026-11-01T00:00:00Z"},
-        {"type": "track", "messageId": "e1", "anonymousId": "shared-laptop", "event": "x", "timestamp": "2026-11-01T00:01:00Z"},
+        {
+            "type": "identify",
+            "messageId": "i1",
+            "userId": "ann",
+            "anonymousId": "shared-laptop",
+            "timestamp": "2026-11-01T00:00:00Z",
+        },
+        {
+            "type": "track",
+            "messageId": "e1",
+            "anonymousId": "shared-laptop",
+            "event": "x",
+            "timestamp": "2026-11-01T00:01:00Z",
+        },
     ]
     import_file(store, write_jsonl(tmp_path / "a.jsonl", messages), ImportOptions(kind="events"))
-    later = [{"type": "identify", "messageId": "i2", "userId": "bob", "anonymousId": "shared-laptop", "timestamp": "2026-11-02T00:00:00Z"}]
+    later = [
+        {
+            "type": "identify",
+            "messageId": "i2",
+            "userId": "bob",
+            "anonymousId": "shared-laptop",
+            "timestamp": "2026-11-02T00:00:00Z",
+        }
+    ]
     import_file(store, write_jsonl(tmp_path / "b.jsonl", later), ImportOptions(kind="events"))
     owner = store.con.execute(
         "SELECT p.id_value FROM events e JOIN person_keys p ON p.lead_key = e.lead_key AND p.id_kind = 'user'"
@@ -252,7 +344,11 @@ def test_erasing_a_person_removes_personal_data_and_keeps_counts(store: DuckDBSt
     events_before = store.count("events")
     store.erase_person("u1", NOW)
     assert store.count("events") == events_before
-    assert store.con.execute("SELECT count(*) FROM events WHERE user_id IS NOT NULL OR anonymous_id IS NOT NULL OR properties IS NOT NULL OR path IS NOT NULL").fetchall() == [(0,)]
+    assert store.con.execute(
+        "SELECT count(*) FROM events WHERE user_id IS NOT NULL OR anonymous_id IS NOT NULL OR properties IS NOT NULL OR path IS NOT NULL"
+    ).fetchall() == [(0,)]
     assert store.con.execute("SELECT count(*) FROM traits WHERE entity_type = 'lead'").fetchall() == [(0,)]
-    assert store.con.execute("SELECT count(*) FROM person_keys WHERE id_value IN ('u1', 'anon-1', 'old-u1')").fetchall() == [(0,)]
+    assert store.con.execute(
+        "SELECT count(*) FROM person_keys WHERE id_value IN ('u1', 'anon-1', 'old-u1')"
+    ).fetchall() == [(0,)]
     assert store.count("erasures") == 1

@@ -52,7 +52,11 @@ def test_the_example_playbook_uses_every_construct_of_the_sketch() -> None:
     assert any(rule.points < 0 for rule in rules)
     assert model.scoring.cap_total and model.scoring.engagement.half_life_days
     assert model.scoring.scores and model.scoring.product and len(model.scoring.product.signals) == 4
-    assert {signal.count for signal in model.scoring.product.signals.values()} == {"events", "distinct_days", "distinct_values"}
+    assert {signal.count for signal in model.scoring.product.signals.values()} == {
+        "events",
+        "distinct_days",
+        "distinct_values",
+    }
     assert model.accounts.fit and model.accounts.score and len(model.accounts.buying_roles) == 4
     stages = model.stages
     assert stages.pql is not None and stages.sql.or_when is not None and stages.recycle.reset_engagement
@@ -136,7 +140,10 @@ def test_every_playbook_code_has_a_case() -> None:
 
 
 def test_yaml_12_scalars_norway_stays_a_country() -> None:
-    text = BASE.replace('"account.employees >= 200"', '"account.country in @nordics"') + "lists:\n  nordics: [NO, SE, on]\n"
+    text = (
+        BASE.replace('"account.employees >= 200"', '"account.country in @nordics"')
+        + "lists:\n  nordics: [NO, SE, on]\n"
+    )
     playbook = parse_playbook(text, "p.yaml")
     assert playbook.lists["nordics"] == ("NO", "SE", "on")
 
@@ -155,7 +162,7 @@ def test_a_playbook_with_errors_is_never_returned(tmp_path) -> None:  # type: ig
 
 
 def test_condition_errors_point_inside_the_condition() -> None:
-    text = BASE.replace('mql: {when: "fit >= 30"}', 'mql: {when: "fit >= 30 and lead.rol == \'CEO\'"}')
+    text = BASE.replace('mql: {when: "fit >= 30"}', "mql: {when: \"fit >= 30 and lead.rol == 'CEO'\"}")
     ((line, column, code),) = issues_of(text)
     # line 10 is `  mql: {when: "fit >= 30 and lead.rol == 'CEO'"}`; the quote is at column 15,
     # so the condition starts at 16 and 'lead.rol' (offset 14 in the condition) at 30.

@@ -36,7 +36,9 @@ def same(left: dict, right: dict) -> bool:
     for name, value in left.items():
         other = right[name]
         if isinstance(value, float) and isinstance(other, float):
-            if not (math.isclose(value, other, rel_tol=1e-12, abs_tol=1e-12) or (math.isnan(value) and math.isnan(other))):
+            if not (
+                math.isclose(value, other, rel_tol=1e-12, abs_tol=1e-12) or (math.isnan(value) and math.isnan(other))
+            ):
                 return False
         elif value != other:
             return False

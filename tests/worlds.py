@@ -62,7 +62,9 @@ class World:
             self.rows.append(IdentityRow(self._next("i"), "account", lead_id, account, when))
         return self
 
-    def did(self, lead_id: str | None, event: str, when: str, anonymous_id: str | None = None, **properties: Any) -> World:
+    def did(
+        self, lead_id: str | None, event: str, when: str, anonymous_id: str | None = None, **properties: Any
+    ) -> World:
         moment = at(when)
         self.rows.append(
             EventRow(

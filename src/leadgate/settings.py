@@ -42,9 +42,7 @@ class Setting:
                 raise ValueError(text)
             return kind(text)
         except ValueError:
-            raise SettingError(
-                f"setting {self.name} from {source}: {raw!r} is not a valid {kind.__name__}"
-            ) from None
+            raise SettingError(f"setting {self.name} from {source}: {raw!r} is not a valid {kind.__name__}") from None
 
 
 SETTINGS: tuple[Setting, ...] = (

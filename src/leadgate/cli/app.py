@@ -36,6 +36,10 @@ class Context:
     workspace_option: str | None = None
     opened: list[Workspace] = field(default_factory=list)
 
+    def close_all(self) -> None:
+        for opened in self.opened:
+            opened.close()
+
     def workspace(self) -> Workspace:
         workspace = find_workspace(self.workspace_option)
         self.opened.append(workspace)
@@ -46,12 +50,15 @@ class Context:
 def _root(
     ctx: typer.Context,
     workspace: str | None = typer.Option(
-        None, "--workspace", "-w", help="The workspace folder (default: $LEADGATE_WORKSPACE, else the current directory)."
+        None,
+        "--workspace",
+        "-w",
+        help="The workspace folder (default: $LEADGATE_WORKSPACE, else the current directory).",
     ),
 ) -> None:
     state = Context(workspace)
     ctx.obj = state
-    ctx.call_on_close(lambda: [opened.close() for opened in state.opened])
+    ctx.call_on_close(state.close_all)
 
 
 def state(ctx: typer.Context) -> Context:
@@ -67,7 +74,9 @@ def parse_moment(text: str | None, option: str = "--as-of") -> dt.datetime | Non
     try:
         moment = dt.datetime.fromisoformat(text.strip())
     except ValueError:
-        raise UserError(f"{option} {text!r}: write a date or time like 2026-11-26 or 2026-11-26T09:30:00+01:00") from None
+        raise UserError(
+            f"{option} {text!r}: write a date or time like 2026-11-26 or 2026-11-26T09:30:00+01:00"
+        ) from None
     if moment.tzinfo is not None:
         moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
     return moment.replace(microsecond=0)

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from leadgate.cli.app import import_app, state
 from leadgate.cli.output import byte_progress, console, print_json
+from leadgate.domain.traits import TraitType
 from leadgate.errors import PlaybookInvalid
 from leadgate.ingest.importer import ImportKind, ImportOptions, ImportReport, import_file
 from leadgate.ingest.readers import check_readable, detect_format, total_size
@@ -33,7 +34,9 @@ class ImportSummary(BaseModel):
     batch_id: int | None
 
 
-def _run(ctx: typer.Context, kind: ImportKind, file: Path, column_map: list[str], skip_invalid: bool, as_json: bool) -> None:
+def _run(
+    ctx: typer.Context, kind: ImportKind, file: Path, column_map: list[str], skip_invalid: bool, as_json: bool
+) -> None:
     workspace = state(ctx).workspace()
     check_readable(file)
     options = ImportOptions(
@@ -48,7 +51,7 @@ def _run(ctx: typer.Context, kind: ImportKind, file: Path, column_map: list[str]
     _show(report, as_json)
 
 
-def _trait_types(workspace: Workspace, kind: ImportKind) -> dict[str, str]:
+def _trait_types(workspace: Workspace, kind: ImportKind) -> dict[str, TraitType]:
     """The declared trait types, so a number trait with text in it is refused at import."""
     try:
         declarations = workspace.playbook().model.traits.model_dump()

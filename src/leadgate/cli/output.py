@@ -54,7 +54,9 @@ def spinner(description: str, enabled: bool = True) -> Iterator[None]:
     if not enabled:
         yield
         return
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=errors, transient=True) as progress:
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=errors, transient=True
+    ) as progress:
         progress.add_task(description, total=None)
         yield
 

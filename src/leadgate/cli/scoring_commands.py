@@ -31,7 +31,9 @@ class ScoreRunReport(BaseModel):
 @app.command()
 def score(
     ctx: typer.Context,
-    as_of: str | None = typer.Option(None, "--as-of", help="Score as of this time (ISO, UTC unless an offset is given; default: now)."),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="Score as of this time (ISO, UTC unless an offset is given; default: now)."
+    ),
     incremental: bool = typer.Option(
         False, "--incremental", help="Rescore only the leads touched by facts imported since the last run."
     ),
@@ -80,7 +82,11 @@ def leads(
         print_json([row.model_dump(mode="json") for row in rows])
         return
     if not rows:
-        console.print("No lead matches." if stage else "No leads yet: import some ('leadgate import ...') or run 'leadgate simulate'.")
+        console.print(
+            "No lead matches."
+            if stage
+            else "No leads yet: import some ('leadgate import ...') or run 'leadgate simulate'."
+        )
         return
     console.print(leads_table(rows))
 
@@ -123,7 +129,11 @@ def _print_explanation(explanation: Explanation) -> None:
         parts = ", ".join(f"{item.label} {item.points:+.2f}" for item in named.contributions) or "no points"
         console.print(f"Score {name}: {number(named.score)} ({parts})", highlight=False)
     if explanation.product:
-        console.print("Product usage: " + ", ".join(f"{name.replace('_', ' ')} {value}" for name, value in explanation.product.items()), highlight=False)
+        console.print(
+            "Product usage: "
+            + ", ".join(f"{name.replace('_', ' ')} {value}" for name, value in explanation.product.items()),
+            highlight=False,
+        )
     if explanation.account:
         account = explanation.account
         console.print(

@@ -70,7 +70,9 @@ def _lead_score(row: dict[str, Any], playbook: Playbook) -> LeadScore:
         if product
         else {},
         account_score=row.get("account_score"),
-        account_coverage=None if coverage is None or (isinstance(coverage, float) and math.isnan(coverage)) else int(coverage),
+        account_coverage=None
+        if coverage is None or (isinstance(coverage, float) and math.isnan(coverage))
+        else int(coverage),
         as_of=row["as_of"],
         playbook_version=row["playbook_version"],
     )
@@ -78,8 +80,22 @@ def _lead_score(row: dict[str, Any], playbook: Playbook) -> LeadScore:
 
 def leads_table(rows: list[LeadScore]) -> Table:
     table = Table(title=f"Top {len(rows)} leads (as of {rows[0].as_of:%Y-%m-%d %H:%M} UTC)", title_justify="left")
-    for column, justify in (("lead", "left"), ("account", "left"), ("fit", "right"), ("engagement", "right"), ("score", "right"), ("stage", "left")):
+    for column, justify in (
+        ("lead", "left"),
+        ("account", "left"),
+        ("fit", "right"),
+        ("engagement", "right"),
+        ("score", "right"),
+        ("stage", "left"),
+    ):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     for row in rows:
-        table.add_row(row.lead_id, row.account_name or row.account_id or "-", number(row.fit), number(row.engagement), number(row.score), row.stage)
+        table.add_row(
+            row.lead_id,
+            row.account_name or row.account_id or "-",
+            number(row.fit),
+            number(row.engagement),
+            number(row.score),
+            row.stage,
+        )
     return table

@@ -65,7 +65,9 @@ def settings(
 def _simulation_progress(enabled: bool) -> tuple[Progress | None, object]:
     if not enabled:
         return None, None
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=errors, transient=True)
+    progress = Progress(
+        TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=errors, transient=True
+    )
     tasks: dict[str, object] = {}
 
     def advance(step: str, done: int, total: int) -> None:
@@ -106,7 +108,9 @@ def simulate(
     seed: int = typer.Option(1, "--seed", help="The random seed: the same seed and --end give the same history."),
     end: str | None = typer.Option(None, "--end", help="When the history ends (default: today, 00:00 UTC)."),
     to_files: Path | None = typer.Option(
-        None, "--to-files", help="Write importable files (events.jsonl, leads.csv, accounts.csv, outcomes.csv) to this folder instead."
+        None,
+        "--to-files",
+        help="Write importable files (events.jsonl, leads.csv, accounts.csv, outcomes.csv) to this folder instead.",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
@@ -122,7 +126,9 @@ def simulate(
 
 @app.command()
 def demo(
-    directory: Path = typer.Argument(Path("demo-workspace"), help="The folder of the demo workspace (started over if it exists)."),
+    directory: Path = typer.Argument(
+        Path("demo-workspace"), help="The folder of the demo workspace (started over if it exists)."
+    ),
     leads: int = typer.Option(2000, "--leads", min=1, help="How many contacts to simulate."),
     days: int = typer.Option(120, "--days", min=1, help="How many days of history."),
     seed: int = typer.Option(7, "--seed", help="The random seed."),
@@ -137,7 +143,9 @@ def demo(
             run = run_scoring(workspace.store, playbook, end)
         console.print(f"[bold]leadgate demo[/] — workspace {directory}", highlight=False)
         console.print(f"Simulated: {summary}", highlight=False)
-        console.print(f"Scored {run.leads_scored:,} leads in {run.seconds:.2f} s as of {run.as_of:%Y-%m-%d} UTC.", highlight=False)
+        console.print(
+            f"Scored {run.leads_scored:,} leads in {run.seconds:.2f} s as of {run.as_of:%Y-%m-%d} UTC.", highlight=False
+        )
         stages = stage_counts(workspace.store)
         console.print("Stages: " + ", ".join(f"{name} {count:,}" for name, count in stages.items()), highlight=False)
         top = scored_leads(workspace.store, playbook, None, 10)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class Stage(str, Enum):
+class Stage(StrEnum):
     """Where a lead stands. The values are what the playbook, the CLI and the API say."""
 
     INQUIRY = "inquiry"

@@ -43,9 +43,7 @@ BUILTIN_ACCOUNT_TRAITS: dict[str, TraitType] = {
 }
 
 # Traits that identify a person; erased on a personal-data erasure request.
-PERSONAL_LEAD_TRAITS = frozenset(
-    {"email", "email_domain", "first_name", "last_name", "name", "phone", "city"}
-)
+PERSONAL_LEAD_TRAITS = frozenset({"email", "email_domain", "first_name", "last_name", "name", "phone", "city"})
 
 # Names under ``account.`` that leadgate computes; a trait may not take them.
 COMPUTED_ACCOUNT_VALUES: dict[str, TraitType] = {

@@ -73,7 +73,7 @@ def import_file(
     parse = _row_parser(options, file_format, _file_digest(path), now)
     report = ImportReport(file=str(path), kind=options.kind)
     rejects: list[tuple[readers.Record, RowProblem]] = []
-    buffers: dict[str, list[Row]] = {table: [] for table in STAGED_COLUMNS}
+    buffers: dict[str, list[_Numbered]] = {table: [] for table in STAGED_COLUMNS}
     store.begin_batch()
     try:
         checked_columns = False
@@ -153,7 +153,7 @@ class _Numbered:
     line: int
 
 
-def _flush(store: DuckDBStore, buffers: dict[str, list[Any]]) -> None:
+def _flush(store: DuckDBStore, buffers: dict[str, list[_Numbered]]) -> None:
     for table, numbered in buffers.items():
         if numbered:
             store.stage(table, _to_arrow(table, numbered))

@@ -77,7 +77,9 @@ def parse_time(value: Any, field: str) -> dt.datetime:
         try:
             moment = dt.datetime.fromisoformat(text.replace(" ", "T", 1) if "T" not in text else text)
         except ValueError:
-            raise RowProblem("IM003", f"{value!r} is not a time (use ISO 8601, e.g. 2026-11-26T09:30:00Z)", field) from None
+            raise RowProblem(
+                "IM003", f"{value!r} is not a time (use ISO 8601, e.g. 2026-11-26T09:30:00Z)", field
+            ) from None
     else:
         raise RowProblem("IM003", "a time is required", field)
     if moment.tzinfo is not None:

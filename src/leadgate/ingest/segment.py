@@ -82,7 +82,7 @@ def _event_row(
     properties = message.get("properties") or {}
     if not isinstance(properties, dict):
         raise RowProblem("IM006", "'properties' must be a JSON object", "properties")
-    context = message.get("context") if isinstance(message.get("context"), dict) else {}
+    context = _object(message.get("context"))
     if kind == "track":
         name = _text(message.get("event"))
         if name is None:
@@ -92,8 +92,8 @@ def _event_row(
         event = PAGE_EVENT if kind == "page" else SCREEN_EVENT
         if message.get("name") is not None and "name" not in properties:
             properties = {**properties, "name": message["name"]}
-    page = context.get("page") if isinstance(context.get("page"), dict) else {}
-    campaign = context.get("campaign") if isinstance(context.get("campaign"), dict) else {}
+    page = _object(context.get("page"))
+    campaign = _object(context.get("campaign"))
     return EventRow(
         message_id=message_id,
         kind=kind,
@@ -174,6 +174,10 @@ def _alias_row(message: dict[str, Any], message_id: str, when: dt.datetime) -> I
     if user_id is None or previous_id is None:
         raise RowProblem("IM002", "an alias message needs a previousId and a userId", "previousId")
     return IdentityRow(f"{message_id}:alias", "alias", previous_id, user_id, when)
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _text(value: Any) -> str | None:

@@ -198,9 +198,9 @@ def _properties(value: Any) -> dict[str, Any]:
     try:
         parsed = orjson.loads(value)
     except (orjson.JSONDecodeError, TypeError):
-        raise RowProblem("IM006", "properties must be a JSON object, e.g. {\"path\": \"/pricing\"}", "properties") from None
+        raise RowProblem("IM006", 'properties must be a JSON object, e.g. {"path": "/pricing"}', "properties") from None
     if not isinstance(parsed, dict):
-        raise RowProblem("IM006", "properties must be a JSON object, e.g. {\"path\": \"/pricing\"}", "properties")
+        raise RowProblem("IM006", 'properties must be a JSON object, e.g. {"path": "/pricing"}', "properties")
     return parsed
 
 

@@ -73,9 +73,7 @@ class Playbook:
         return hashlib.sha256(self.source.encode()).hexdigest()[:12]
 
     def rules_of(self, section: RuleSection, score: str | None = None) -> tuple[ScoredRule, ...]:
-        return tuple(
-            rule for rule in self.rules if rule.section == section and (score is None or rule.score == score)
-        )
+        return tuple(rule for rule in self.rules if rule.section == section and (score is None or rule.score == score))
 
     @cached_property
     def decayed_scores(self) -> tuple[DecayedScore, ...]:

@@ -75,7 +75,6 @@ def diff_playbooks(old: Playbook, new: Playbook) -> list[Change]:
     return changes
 
 
-
 def _matches(path: tuple[str, ...], pattern: str) -> bool:
     parts = pattern.split(".")
     return len(parts) == len(path) and all(part in ("*", step) for part, step in zip(parts, path, strict=True))
@@ -106,7 +105,9 @@ def _compare(old: Any, new: Any, path: tuple[str, ...], changes: list[Change]) -
         if key_of is not None and all(isinstance(item, dict) for item in [*old, *new]):
             _compare({key_of(item): item for item in old}, {key_of(item): item for item in new}, path, changes)
             if [key_of(item) for item in old if item in new] != [key_of(item) for item in new if item in old]:
-                changes.append(Change(path=".".join(path), kind="changed", sentence=f"{_describe(path)}: the order changed."))
+                changes.append(
+                    Change(path=".".join(path), kind="changed", sentence=f"{_describe(path)}: the order changed.")
+                )
             return
         if all(not isinstance(item, (dict, list)) for item in [*old, *new]):
             added = [item for item in new if item not in old]
@@ -118,7 +119,9 @@ def _compare(old: Any, new: Any, path: tuple[str, ...], changes: list[Change]) -
                 parts.append("removed " + ", ".join(map(_show, removed)))
             if not parts:
                 parts.append("the order changed")
-            changes.append(Change(path=".".join(path), kind="changed", sentence=f"{_describe(path)}: {'; '.join(parts)}."))
+            changes.append(
+                Change(path=".".join(path), kind="changed", sentence=f"{_describe(path)}: {'; '.join(parts)}.")
+            )
             return
     changes.append(
         Change(
@@ -140,7 +143,9 @@ def _removed(path: tuple[str, ...], value: Any) -> Change:
     name = _item_name(path)
     if name:
         return Change(path=".".join(path), kind="removed", sentence=f"The {name} “{path[-1]}” was removed.")
-    return Change(path=".".join(path), kind="removed", sentence=f"{_describe(path)} is no longer set (was {_show(value)}).")
+    return Change(
+        path=".".join(path), kind="removed", sentence=f"{_describe(path)} is no longer set (was {_show(value)})."
+    )
 
 
 def _item_name(path: tuple[str, ...]) -> str | None:
@@ -164,7 +169,9 @@ def _describe(path: tuple[str, ...]) -> str:
 
 def _summary(value: Any) -> str:
     if isinstance(value, dict):
-        return ", ".join(f"{key.replace('_', ' ')} {_show(item)}" for key, item in value.items() if item not in (None, False, [], {}))
+        return ", ".join(
+            f"{key.replace('_', ' ')} {_show(item)}" for key, item in value.items() if item not in (None, False, [], {})
+        )
     return _show(value)
 
 

@@ -99,9 +99,7 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 def _check_name(value: str) -> str:
     if not _NAME.match(value):
-        raise problem(
-            "PB012", f"'{value}' is not a valid name: use lowercase letters, digits and '_' (like no_budget)"
-        )
+        raise problem("PB012", f"'{value}' is not a valid name: use lowercase letters, digits and '_' (like no_budget)")
     return value
 
 

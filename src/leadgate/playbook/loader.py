@@ -64,7 +64,11 @@ def validate_playbook(text: str, filename: str) -> tuple[Playbook | None, list[I
     except YamlProblem as problem:
         return None, [Issue(filename, problem.position.line, problem.position.column, problem.code, problem.message)]
     if not isinstance(raw, dict):
-        return None, [Issue(filename, 1, 1, "PB002", "a playbook is a block of 'key: value' lines (name:, version:, scoring:, ...)")]
+        return None, [
+            Issue(
+                filename, 1, 1, "PB002", "a playbook is a block of 'key: value' lines (name:, version:, scoring:, ...)"
+            )
+        ]
     try:
         model = PlaybookModel.model_validate(raw, context={"scopes": build_scopes(raw)})
     except ValidationError as exc:
@@ -72,8 +76,7 @@ def validate_playbook(text: str, filename: str) -> tuple[Playbook | None, list[I
         return None, sorted(set(issues), key=lambda issue: (issue.line, issue.column, issue.code))
     playbook = Playbook(model=model, source=text, path=filename)
     issues = [
-        _issue_at(filename, source.value_at(path), code, message)
-        for code, message, path in check_references(playbook)
+        _issue_at(filename, source.value_at(path), code, message) for code, message, path in check_references(playbook)
     ]
     if issues:
         return None, sorted(issues, key=lambda issue: (issue.line, issue.column))
@@ -84,9 +87,7 @@ def _issue_at(filename: str, position: Position, code: str, message: str) -> Iss
     return Issue(filename, position.line, position.column, code, message)
 
 
-def _issues_from_validation(
-    exc: ValidationError, raw: Any, source: SourceMap, text: str, filename: str
-) -> list[Issue]:
+def _issues_from_validation(exc: ValidationError, raw: Any, source: SourceMap, text: str, filename: str) -> list[Issue]:
     issues: list[Issue] = []
     for error in exc.errors():
         path, missing_key = _data_path(raw, error["loc"])
@@ -135,10 +136,9 @@ def _data_path(raw: Any, loc: tuple[int | str, ...]) -> tuple[Path, str]:
     node = raw
     missing = ""
     for part in loc:
-        if isinstance(node, dict) and isinstance(part, str) and part in node:
-            path.append(part)
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        if (isinstance(node, dict) and isinstance(part, str) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        ):
             path.append(part)
             node = node[part]
         elif isinstance(part, str) and ("[" in part or part in ("str", "float", "int")):

@@ -194,4 +194,3 @@ class Notification(Strict):
         elif not self.to:
             raise problem("PB011", "an e-mail needs 'to:' (owner, manager or an address)")
         return self
-

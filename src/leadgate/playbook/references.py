@@ -23,9 +23,7 @@ def _routing_targets(playbook: Playbook) -> list[Problem]:
             team = model.teams.get(rule.to.name or "")
             if team is None:
                 known = ", ".join(sorted(model.teams)) or "no team is defined under 'teams:'"
-                problems.append(
-                    ("PB108", f"there is no team '{rule.to.name}' ({known})", ("routing", index, "to"))
-                )
+                problems.append(("PB108", f"there is no team '{rule.to.name}' ({known})", ("routing", index, "to")))
                 continue
             for rep in rule.weights or {}:
                 if rep not in team.members:
@@ -39,7 +37,11 @@ def _routing_targets(playbook: Playbook) -> list[Problem]:
     if model.routing and model.routing[-1].when is not None:
         last = len(model.routing) - 1
         problems.append(
-            ("PB115", "the last routing rule must have no 'when:', so that every lead finds an owner", ("routing", last))
+            (
+                "PB115",
+                "the last routing rule must have no 'when:', so that every lead finds an owner",
+                ("routing", last),
+            )
         )
     return problems
 

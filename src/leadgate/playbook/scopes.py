@@ -6,7 +6,7 @@ still gets its conditions checked), so that one ``validate`` run reports every e
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from leadgate.domain.traits import (
@@ -19,7 +19,7 @@ from leadgate.domain.traits import (
 from leadgate.playbook.conditions.check import ListValue, Scope, event_filter_scope
 
 
-class ConditionKind(str, Enum):
+class ConditionKind(StrEnum):
     """The places a condition can be written."""
 
     FIT = "fit"
@@ -30,7 +30,9 @@ class ConditionKind(str, Enum):
     LEAD_STATE = "lead_state"
 
 
-LEAD_SCORE_NAMES: dict[tuple[str, ...], TraitType] = {
+Names = dict[tuple[str, ...], TraitType]
+
+LEAD_SCORE_NAMES: Names = {
     ("fit",): "number",
     ("engagement",): "number",
     ("score",): "number",
@@ -42,13 +44,13 @@ def build_scopes(raw: Any) -> dict[ConditionKind, Scope]:
     raw = raw if isinstance(raw, dict) else {}
     lists = _lists(raw.get("lists"))
     lead_traits, account_traits = trait_declarations(raw.get("traits"))
-    lead_names = {("lead", name): kind for name, kind in lead_traits.items()}
-    account_names = {("account", name): kind for name, kind in account_traits.items()}
-    scoring = raw.get("scoring") if isinstance(raw.get("scoring"), dict) else {}
-    named_scores = {("scores", name): "number" for name in _keys(scoring.get("scores"))}
-    product = scoring.get("product") if isinstance(scoring.get("product"), dict) else {}
-    signals = {("product", name): "number" for name in _keys(product.get("signals"))}
-    rollups = {("account", name): kind for name, kind in COMPUTED_ACCOUNT_VALUES.items()}
+    lead_names: Names = {("lead", name): kind for name, kind in lead_traits.items()}
+    account_names: Names = {("account", name): kind for name, kind in account_traits.items()}
+    scoring = _object(raw.get("scoring"))
+    named_scores: Names = {("scores", name): "number" for name in _keys(scoring.get("scores"))}
+    product = _object(scoring.get("product"))
+    signals: Names = {("product", name): "number" for name in _keys(product.get("signals"))}
+    rollups: Names = {("account", name): kind for name, kind in COMPUTED_ACCOUNT_VALUES.items()}
     scores_elsewhere = "scores are known only after scoring; use them in stages, routing or engaged_when"
     only_leads = "buying roles are decided by a contact's own traits (lead.NAME)"
     return {
@@ -124,6 +126,10 @@ def _lists(raw: Any) -> dict[str, ListValue]:
                     for item in items
                 )
     return lists
+
+
+def _object(raw: Any) -> dict[str, Any]:
+    return raw if isinstance(raw, dict) else {}
 
 
 def _keys(raw: Any) -> list[str]:

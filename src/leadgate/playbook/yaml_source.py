@@ -73,9 +73,7 @@ _CoreSchemaLoader.yaml_implicit_resolvers = {}
 _CoreSchemaLoader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )
-_CoreSchemaLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:int", re.compile(r"^[-+]?[0-9]+$"), list("-+0123456789")
-)
+_CoreSchemaLoader.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^[-+]?[0-9]+$"), list("-+0123456789"))
 _CoreSchemaLoader.add_implicit_resolver(
     "tag:yaml.org,2002:float",
     re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?)$"),
@@ -119,9 +117,7 @@ def _convert(loader: yaml.SafeLoader, node: yaml.Node, path: Path, source: Sourc
                 raise YamlProblem("PB002", "a key must be a plain word", _position(key_node))
             key = str(key)
             if key in result:
-                raise YamlProblem(
-                    "PB003", f"the key {key!r} is written twice in the same block", _position(key_node)
-                )
+                raise YamlProblem("PB003", f"the key {key!r} is written twice in the same block", _position(key_node))
             child = (*path, key)
             source.keys[child] = _position(key_node)
             result[key] = _convert(loader, value_node, child, source)

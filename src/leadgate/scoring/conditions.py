@@ -56,8 +56,10 @@ class ConditionCompiler:
             value = _as_number(self.resolve(node.operand))
             return (value >= float(node.low.value)) & (value <= float(node.high.value))
         if isinstance(node, ast.InList):
-            items = self.lists[node.items.name] if isinstance(node.items, ast.NamedList) else tuple(
-                item.value for item in node.items.items if not isinstance(item.value, bool)
+            items = (
+                self.lists[node.items.name]
+                if isinstance(node.items, ast.NamedList)
+                else tuple(item.value for item in node.items.items if not isinstance(item.value, bool))
             )
             found = _in_list(self.resolve(node.operand), items)
             return ~found if node.negated else found
@@ -111,4 +113,3 @@ def _as_number(value: ir.Value) -> ir.NumericValue:
     if value.type().is_numeric():
         return value  # type: ignore[return-value]
     return value.cast("string").try_cast("float64")  # type: ignore[return-value]
-

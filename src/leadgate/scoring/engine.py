@@ -15,6 +15,7 @@ so the same expression runs on DuckDB, Spark or PostgreSQL. Its columns:
 from __future__ import annotations
 
 import datetime as dt
+
 import ibis
 import ibis.expr.types as ir
 
@@ -48,14 +49,17 @@ def score_leads(facts: Facts, playbook: Playbook, as_of: dt.datetime, only_keys:
     leads = facts.leads()
     if only_keys is not None:
         leads = leads.filter(leads.lead_key.isin(only_keys.lead_key))
-    table = left_join(leads, account_membership(facts, as_of, only_keys), "lead_key")
+    membership = account_membership(facts, as_of, only_keys)
+    table = left_join(leads, membership, "lead_key")
     lead_snapshot = trait_snapshot(facts, "lead", lead_traits, as_of, "entity_key", _as_entity(only_keys))
     table = left_join(
         table,
         lead_snapshot.rename({f"{LEAD_PREFIX}{name}": name for name in lead_traits} | {"lead_key": "entity_key"}),
         "lead_key",
     )
-    account_snapshot = trait_snapshot(facts, "account", account_traits, as_of, "entity_id")
+    account_snapshot = trait_snapshot(
+        facts, "account", account_traits, as_of, "entity_id", _their_accounts(membership, only_keys)
+    )
     table = left_join(
         table,
         account_snapshot.rename(
@@ -125,6 +129,11 @@ def _as_entity(only_keys: ir.Table | None) -> ir.Table | None:
     return None if only_keys is None else only_keys.select(entity_key=only_keys.lead_key)
 
 
+def _their_accounts(membership: ir.Table, only_keys: ir.Table | None) -> ir.Table | None:
+    """When rescoring some leads, only their accounts' traits are needed (not every account's)."""
+    return None if only_keys is None else membership.select(entity_id=membership.account_id)
+
+
 def resolver(table: ir.Table) -> ConditionCompiler:
     """Conditions over a scored lead table (names resolved to its columns)."""
 
@@ -145,7 +154,9 @@ def resolver(table: ir.Table) -> ConditionCompiler:
     return ConditionCompiler(resolve=resolve, lists={})
 
 
-def _compiler(table: ir.Table, playbook: Playbook, clauses: dict[ast.EventClause, str] | None = None) -> ConditionCompiler:
+def _compiler(
+    table: ir.Table, playbook: Playbook, clauses: dict[ast.EventClause, str] | None = None
+) -> ConditionCompiler:
     base = resolver(table)
 
     def count(clause: ast.EventClause) -> ir.IntegerValue:
@@ -217,11 +228,15 @@ def _accounts(table: ir.Table, playbook: Playbook) -> ir.Table:
     for rule in playbook.rules_of("account_fit"):
         account_fit = account_fit + ibis.ifelse(compiler.compile(rule.rule.when.node), float(rule.rule.points), 0.0)  # type: ignore[union-attr]
     engaged = compiler.compile(accounts.engaged_when.node)
-    roles = {f"role_{name}": compiler.compile(condition.node) & engaged for name, condition in accounts.buying_roles.items()}
+    roles = {
+        f"role_{name}": compiler.compile(condition.node) & engaged for name, condition in accounts.buying_roles.items()
+    }
     rollup_of = accounts.score.contacts.of if accounts.score else "engagement"
     table = table.mutate(account_fit_raw=account_fit, rollup_value=table[rollup_of], **roles)
     members = table.filter(table.account_id.notnull())
-    rank = ibis.row_number().over(group_by=members.account_id, order_by=[ibis.desc(members.rollup_value), members.lead_key])
+    rank = ibis.row_number().over(
+        group_by=members.account_id, order_by=[ibis.desc(members.rollup_value), members.lead_key]
+    )
     ranked = members.mutate(contact_rank=rank)
     top = accounts.score.contacts.sum_top if accounts.score else 0
     per_account = ranked.group_by("account_id").aggregate(

@@ -67,7 +67,9 @@ def build_explanation(
     for rule in playbook.rules_of("fit"):
         points = _number(row[rule.column])
         if points:
-            main.append(Contribution(rule=rule.id, label=rule.label, score="fit", points=points, why=f"{rule.rule.when} holds"))  # type: ignore[union-attr]
+            main.append(
+                Contribution(rule=rule.id, label=rule.label, score="fit", points=points, why=f"{rule.rule.when} holds")
+            )  # type: ignore[union-attr]
     for score in playbook.decayed_scores:
         items = []
         for rule in score.rules:

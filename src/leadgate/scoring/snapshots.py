@@ -63,9 +63,7 @@ def typed(value: ir.StringValue, kind: TraitType) -> ir.Value:
 def account_membership(facts: Facts, as_of: dt.datetime, only_keys: ir.Table | None = None) -> ir.Table:
     """``lead_key -> account_id``: each lead's latest account membership."""
     table = facts.identities
-    table = table.filter(
-        table.kind == "account", table.learnt_at <= ibis.literal(as_of), table.entity_key.notnull()
-    )
+    table = table.filter(table.kind == "account", table.learnt_at <= ibis.literal(as_of), table.entity_key.notnull())
     if only_keys is not None:
         table = table.filter(table.entity_key.isin(only_keys.lead_key))
     latest = table.group_by(lead_key=table.entity_key).aggregate(account_id=table.to_id.argmax(_latest(table)))

@@ -29,6 +29,8 @@ def explain_lead(store: DuckDBStore, playbook: Playbook, lead_id: str, as_of: dt
     neighbours = membership.filter(membership.account_id.isin(own.account_id)).select("lead_key")
     single = ibis.memtable(pa.table({"lead_key": pa.array([lead_key], pa.int64())}))
     keys = single.union(neighbours).distinct()
-    rows = score_leads(facts, playbook, as_of, only_keys=keys).filter(ibis._.lead_key == lead_key).to_pyarrow().to_pylist()
+    rows = (
+        score_leads(facts, playbook, as_of, only_keys=keys).filter(ibis._.lead_key == lead_key).to_pyarrow().to_pylist()
+    )
     evidence = EventPlan(playbook, facts, as_of).evidence(single).to_pyarrow().to_pylist()
     return build_explanation(playbook, rows[0], evidence[0] if evidence else {}, as_of)

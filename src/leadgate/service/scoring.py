@@ -54,10 +54,14 @@ def run_scoring(
     facts = store.facts()
     if incremental and not reason and last is not None:
         kind = "incremental"
-        keys = rescore_keys(facts, store.touched_lead_keys(int(str(last["max_batch_id"]))), as_of, int(str(last["max_batch_id"])))
+        keys = rescore_keys(
+            facts, store.touched_lead_keys(int(str(last["max_batch_id"]))), as_of, int(str(last["max_batch_id"]))
+        )
         store.replace_table("rescore_keys", keys)
         keys = store.backend.table("rescore_keys")
-        store.replace_rows(SCORES_TABLE, stamped(score_leads(facts, playbook, as_of, only_keys=keys), playbook, as_of), keys)
+        store.replace_rows(
+            SCORES_TABLE, stamped(score_leads(facts, playbook, as_of, only_keys=keys), playbook, as_of), keys
+        )
         scored = store.count("rescore_keys")
     else:
         kind = "full"

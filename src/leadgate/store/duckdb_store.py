@@ -36,9 +36,7 @@ _DUCKDB_TYPES = {"text": "VARCHAR", "int64": "BIGINT", "float64": "DOUBLE", "tim
 STAGED_COLUMNS: dict[str, Columns] = {
     "events": {name: kind for name, kind in FACT_TABLES["events"].items() if name not in ("batch_id", "lead_key")}
     | {"line": "int64"},
-    "traits": {
-        name: kind for name, kind in FACT_TABLES["traits"].items() if name not in ("batch_id", "entity_key")
-    },
+    "traits": {name: kind for name, kind in FACT_TABLES["traits"].items() if name not in ("batch_id", "entity_key")},
     "identities": {
         name: kind for name, kind in FACT_TABLES["identities"].items() if name not in ("batch_id", "entity_key")
     },
@@ -129,9 +127,7 @@ class DuckDBStore:
         return int(row[0]) if row else 0
 
     def has_table(self, name: str) -> bool:
-        row = self._one(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
-        )
+        row = self._one("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name])
         return bool(row and row[0])
 
     # -- import batches --------------------------------------------------------------------
@@ -280,9 +276,7 @@ class DuckDBStore:
         deleted; their events keep their time, name and lead key (funnel counts stay right)
         but lose every id and property.
         """
-        row = self._one(
-            "SELECT lead_key FROM person_keys WHERE id_kind = 'user' AND id_value = ?", [lead_id]
-        )
+        row = self._one("SELECT lead_key FROM person_keys WHERE id_kind = 'user' AND id_value = ?", [lead_id])
         if row is None:
             from leadgate.errors import NotFound
 

@@ -9,9 +9,8 @@ offset of its first character in the condition text so that errors can point at 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
-Scalar = Union[str, float, bool]
+Scalar = str | float | bool
 
 
 @dataclass(frozen=True)
@@ -140,7 +139,7 @@ class Not:
     offset: int
 
 
-Node = Union[Compare, Between, InList, TextMatch, IsNull, Truthy, EventClause, And, Or, Not]
+Node = Compare | Between | InList | TextMatch | IsNull | Truthy | EventClause | And | Or | Not
 
 
 def walk(node: Node) -> list[Node]:

@@ -51,8 +51,8 @@ class Scope:
         if self.dynamic_prefix:
             known.append(f"{self.dynamic_prefix}.NAME")
         hint = difflib.get_close_matches(ref.dotted, known, n=1, cutoff=0.6)
-        suggestion = f"; did you mean '{hint[0]}'?" if hint else f"; {self.where} can use: " + ", ".join(
-            sorted(known)[:12]
+        suggestion = (
+            f"; did you mean '{hint[0]}'?" if hint else f"; {self.where} can use: " + ", ".join(sorted(known)[:12])
         )
         raise ConditionSyntaxError("PB102", f"'{ref.dotted}' is not a known name{suggestion}", ref.offset)
 

@@ -24,9 +24,29 @@ from leadgate.playbook.conditions import ast
 
 KEYWORDS = frozenset(
     {
-        "and", "or", "not", "in", "between", "is", "null", "startswith", "endswith",
-        "contains", "event", "where", "at", "least", "times", "time", "within", "day",
-        "days", "hour", "hours", "true", "false",
+        "and",
+        "or",
+        "not",
+        "in",
+        "between",
+        "is",
+        "null",
+        "startswith",
+        "endswith",
+        "contains",
+        "event",
+        "where",
+        "at",
+        "least",
+        "times",
+        "time",
+        "within",
+        "day",
+        "days",
+        "hour",
+        "hours",
+        "true",
+        "false",
     }
 )
 COMPARISONS = ("==", "!=", "<=", ">=", "<", ">")
@@ -70,9 +90,7 @@ def tokenize(source: str) -> list[Token]:
     while position < len(source):
         match = _TOKEN.match(source, position)
         if match is None:
-            raise ConditionSyntaxError(
-                "PB101", f"the character {source[position]!r} has no meaning here", position
-            )
+            raise ConditionSyntaxError("PB101", f"the character {source[position]!r} has no meaning here", position)
         kind = match.lastgroup or ""
         if kind != "space":
             tokens.append(Token(kind, match.group(), position))
