@@ -2,34 +2,42 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+HASH   := $(shell cksum pyproject.toml | cut -d' ' -f1)
+BASE   := $(VENV)/.installed-base-$(HASH)
+FULL   := $(VENV)/.installed-test-$(HASH)
 DEMO   ?= demo-workspace
 
 .PHONY: demo test lint typecheck unit bench clean
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
-	rm -f $(VENV)/.installed-*
-	touch $(STAMP)
 
-demo: $(STAMP)
+# The demo needs leadgate only; the tests also need Spark, hypothesis and the linters.
+$(BASE): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(FULL): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@ $(BASE)
+
+demo: $(BASE)
 	$(BIN)/leadgate demo $(DEMO)
 
 test: lint typecheck unit
 
-lint: $(STAMP)
+lint: $(FULL)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 
-typecheck: $(STAMP)
+typecheck: $(FULL)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: $(FULL)
 	$(BIN)/pytest
 
-bench: $(STAMP)
+bench: $(FULL)
 	$(BIN)/python bench/run.py
 
 clean:
