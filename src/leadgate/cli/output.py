@@ -39,7 +39,7 @@ def fail(message: str) -> None:
 @contextmanager
 def byte_progress(description: str, total: int, enabled: bool = True) -> Iterator[Any]:
     """A progress bar over bytes (or rows) read; yields a function to advance it."""
-    if not enabled:
+    if not (enabled and errors.is_terminal):
         yield lambda count: None
         return
     columns = [TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeElapsedColumn()]
@@ -51,7 +51,7 @@ def byte_progress(description: str, total: int, enabled: bool = True) -> Iterato
 @contextmanager
 def spinner(description: str, enabled: bool = True) -> Iterator[None]:
     """A spinner with the elapsed time, for one long step of unknown length."""
-    if not enabled:
+    if not (enabled and errors.is_terminal):
         yield
         return
     with Progress(

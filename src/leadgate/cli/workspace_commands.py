@@ -63,7 +63,7 @@ def settings(
 
 
 def _simulation_progress(enabled: bool) -> tuple[Progress | None, object]:
-    if not enabled:
+    if not (enabled and errors.is_terminal):
         return None, None
     progress = Progress(
         TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=errors, transient=True
@@ -96,6 +96,16 @@ def _simulate(
             progress.stop()
 
 
+def describe(summary: Any) -> str:
+    """A simulation summary in one sentence."""
+    return (
+        f"{summary.accounts:,} accounts, {summary.leads:,} leads and {summary.anonymous_visitors:,} anonymous "
+        f"visitors; {summary.events:,} events from {summary.start:%Y-%m-%d} to {summary.end:%Y-%m-%d}; "
+        f"{summary.sql_leads:,} leads became SQL and {summary.converted_leads:,} were won (the ground truth is in "
+        "the simulation_truth table)"
+    )
+
+
 def _today() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None, hour=0, minute=0, second=0, microsecond=0)
 
@@ -118,10 +128,10 @@ def simulate(
     workspace = None if to_files is not None else state(ctx).workspace()
     summary = _simulate(workspace, to_files, leads, days, seed, parse_moment(end, "--end") or _today(), not as_json)
     if as_json:
-        print_json(summary.__dict__)
+        print_json({**summary.__dict__, "events": summary.events})
         return
     where = f"files in {to_files}" if to_files else f"the workspace {workspace.root if workspace else ''}"
-    console.print(f"Simulated into {where}: {summary}", highlight=False)
+    console.print(f"Simulated into {where}: {describe(summary)}", highlight=False)
 
 
 @app.command()
@@ -142,7 +152,7 @@ def demo(
         with spinner("scoring leads"):
             run = run_scoring(workspace.store, playbook, end)
         console.print(f"[bold]leadgate demo[/] — workspace {directory}", highlight=False)
-        console.print(f"Simulated: {summary}", highlight=False)
+        console.print(f"Simulated {describe(summary)}", highlight=False)
         console.print(
             f"Scored {run.leads_scored:,} leads in {run.seconds:.2f} s as of {run.as_of:%Y-%m-%d} UTC.", highlight=False
         )

@@ -140,7 +140,7 @@ def _data_path(raw: Any, loc: tuple[int | str, ...]) -> tuple[Path, str]:
             isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
         ):
             path.append(part)
-            node = node[part]
+            node = node[part]  # type: ignore[index]
         elif isinstance(part, str) and ("[" in part or part in ("str", "float", "int")):
             continue
         else:

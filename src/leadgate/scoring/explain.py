@@ -67,9 +67,10 @@ def build_explanation(
     for rule in playbook.rules_of("fit"):
         points = _number(row[rule.column])
         if points:
+            condition = rule.rule.when  # type: ignore[union-attr]
             main.append(
-                Contribution(rule=rule.id, label=rule.label, score="fit", points=points, why=f"{rule.rule.when} holds")
-            )  # type: ignore[union-attr]
+                Contribution(rule=rule.id, label=rule.label, score="fit", points=points, why=f"{condition} holds")
+            )
     for score in playbook.decayed_scores:
         items = []
         for rule in score.rules:
