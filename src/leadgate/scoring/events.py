@@ -20,7 +20,9 @@ How a rule's points are derived (docs/scoring.md says the same in words):
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
+import operator
 from dataclasses import dataclass
 
 import ibis
@@ -183,17 +185,24 @@ class EventPlan:
             matched = matched & compiler.compile(signal.where.node)
         return matched
 
+    def _daily_match(self, events: ir.Table, scored: ScoredRule) -> ir.BooleanValue:
+        """The events that count for a ``max_per_day`` rule (its event, filter and window)."""
+        rule = scored.rule
+        assert isinstance(rule, EngagementRule)
+        matched = self.match(events, rule.event, rule.where.node if rule.where else None)
+        if rule.within_days is not None:
+            matched = matched & self.in_window(events, rule.within_days * SECONDS_PER_DAY)
+        return matched
+
     def _daily(self, events: ir.Table, rules: list[tuple[ScoredRule, float | None]]) -> ir.Table:
-        wanted = sorted({scored.rule.event for scored, _ in rules})  # type: ignore[union-attr]
-        subset = events.filter(events.event.isin(wanted))
+        # Only the events some daily rule counts: a day without one adds nothing, and grouping
+        # every event of the rules' names by (lead, day) cost more than the rest of the scoring.
+        matches = [self._daily_match(events, scored) for scored, _ in rules]
+        subset = events.filter(functools.reduce(operator.or_, matches))
         subset = subset.mutate(day=local_day(subset.epoch, self.playbook.model.timezone))
         per_day: dict[str, ir.Value] = {}
         for scored, _ in rules:
-            rule = scored.rule
-            assert isinstance(rule, EngagementRule)
-            matched = self.match(subset, rule.event, rule.where.node if rule.where else None)
-            if rule.within_days is not None:
-                matched = matched & self.in_window(subset, rule.within_days * SECONDS_PER_DAY)
+            matched = self._daily_match(subset, scored)
             per_day[f"dn_{scored.id}"] = subset.count(where=matched)
             per_day[f"dl_{scored.id}"] = subset.epoch.max(where=matched)
         days = subset.group_by(["lead_key", "day"]).aggregate(**per_day)

@@ -91,16 +91,26 @@ def stamped(scores: ir.Table, playbook: Playbook, as_of: dt.datetime) -> ir.Tabl
 
 def rescore_keys(facts: Facts, touched: ir.Table, as_of: dt.datetime, since_batch: int) -> ir.Table:
     """The touched leads plus every contact of an account they belong to or whose traits changed."""
-    membership = account_membership(facts, as_of)
     traits = facts.traits
     changed_accounts = traits.filter((traits.batch_id > since_batch) & (traits.entity_type == "account")).select(
         account_id=traits.entity_id
     )
-    accounts = (
-        membership.filter(membership.lead_key.isin(touched.lead_key)).select("account_id").union(changed_accounts)
-    )
-    neighbours = membership.filter(membership.account_id.isin(accounts.account_id)).select("lead_key")
-    return touched.select("lead_key").union(neighbours).distinct()
+    accounts = account_membership(facts, as_of, touched).select("account_id").union(changed_accounts)
+    return touched.select("lead_key").union(members_of(facts, accounts, as_of)).distinct()
+
+
+def members_of(facts: Facts, accounts: ir.Table, as_of: dt.datetime) -> ir.Table:
+    """The leads whose latest account (as of ``as_of``) is one of ``accounts``.
+
+    Only a lead with a membership fact naming one of them can be one, so the latest membership
+    is worked out for those candidates alone: an incremental run then costs what its accounts
+    hold, not what every lead's history holds.
+    """
+    identities = facts.identities
+    naming_them = (identities.kind == "account") & identities.to_id.isin(accounts.account_id)
+    candidates = identities.filter(naming_them).select(lead_key=identities.entity_key)
+    membership = account_membership(facts, as_of, candidates)
+    return membership.filter(membership.account_id.isin(accounts.account_id)).select("lead_key")
 
 
 def last_scored_at(store: DuckDBStore) -> dt.datetime | None:
