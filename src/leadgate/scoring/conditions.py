@@ -16,6 +16,7 @@ import ibis.expr.types as ir
 
 from leadgate.ingest.rows import format_number
 from leadgate.playbook.conditions import ast
+from leadgate.scoring.text_values import fold_case, folded_case, number_from_text
 
 Resolver = Callable[[ast.Ref], ir.Value]
 EventCounter = Callable[[ast.EventClause], ir.IntegerValue]
@@ -64,8 +65,8 @@ class ConditionCompiler:
             found = _in_list(self.resolve(node.operand), items)
             return ~found if node.negated else found
         if isinstance(node, ast.TextMatch):
-            text = self.resolve(node.operand).cast("string").lower()
-            pattern = str(node.pattern.value).lower()
+            text = folded_case(self.resolve(node.operand).cast("string"))
+            pattern = fold_case(str(node.pattern.value))
             if node.op == "startswith":
                 return text.startswith(pattern)
             if node.op == "endswith":
@@ -84,11 +85,11 @@ def _compare(value: ir.Value, op: str, literal: str | float | bool) -> ir.Boolea
         left: ir.Value = value
         right: object = literal
     elif isinstance(literal, bool):
-        left, right = value.cast("string").lower(), str(literal).lower()
+        left, right = folded_case(value.cast("string")), str(literal).lower()
     elif isinstance(literal, float):
         left, right = _as_number(value), literal
     else:
-        left, right = value.cast("string").lower(), literal.lower()
+        left, right = folded_case(value.cast("string")), fold_case(literal)
     operations: dict[str, Callable[[ir.Value, object], ir.BooleanValue]] = {
         "==": lambda a, b: a == b,
         "!=": lambda a, b: a != b,
@@ -106,10 +107,10 @@ def _in_list(value: ir.Value, items: tuple[str | float, ...]) -> ir.BooleanValue
     if items and all(isinstance(item, float) for item in items) and value.type().is_string():
         return _as_number(value).isin(list(items))
     texts = [format_number(item) if isinstance(item, float) else item for item in items]
-    return value.cast("string").lower().isin([text.lower() for text in texts])
+    return folded_case(value.cast("string")).isin([fold_case(text) for text in texts])
 
 
 def _as_number(value: ir.Value) -> ir.NumericValue:
     if value.type().is_numeric():
         return value  # type: ignore[return-value]
-    return value.cast("string").try_cast("float64")  # type: ignore[return-value]
+    return number_from_text(value.cast("string"))

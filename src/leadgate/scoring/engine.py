@@ -172,7 +172,7 @@ def _contributions(table: ir.Table, playbook: Playbook, as_of: dt.datetime) -> i
     columns: dict[str, ir.Value] = {}
     for rule in playbook.rules_of("fit"):
         when = rule.rule.when.node  # type: ignore[union-attr]
-        columns[rule.column] = ibis.ifelse(compiler.compile(when), float(rule.rule.points), 0.0)
+        columns[rule.column] = ibis.ifelse(compiler.compile(when), points_value(rule.rule.points), 0.0)
     as_of_epoch = epoch_seconds(as_of)
     for score in playbook.decayed_scores:
         for rule in score.rules:
@@ -200,7 +200,7 @@ def _engagement_points(table: ir.Table, scored: ScoredRule, score: DecayedScore,
     points = float(rule.points)
     if rule.is_threshold:
         count = table[f"n_{scored.id}"].fill_null(0)
-        return ibis.ifelse(count >= (rule.at_least or 1), points, 0.0)
+        return ibis.ifelse(count >= (rule.at_least or 1), points_value(points), 0.0)
     half_life = rule_half_life(rule, score.half_life_days)
     if rule.once:
         first = table[f"f_{scored.id}"]
@@ -212,6 +212,15 @@ def _engagement_points(table: ir.Table, scored: ScoredRule, score: DecayedScore,
     if rule.cap is not None:
         raw = ibis.least(raw, rule.cap) if points >= 0 else ibis.greatest(raw, -rule.cap)
     return raw
+
+
+def points_value(points: float) -> ir.FloatingValue:
+    """A rule's points, typed DOUBLE in SQL too.
+
+    SQL reads a literal such as ``0.1234567`` as a DECIMAL; Spark rounds a sum of many such
+    decimals to six places where DuckDB keeps it exact. Cast from text, it is a double everywhere.
+    """
+    return ibis.literal(repr(float(points))).cast("float64")  # type: ignore[return-value]
 
 
 def _sum(table: ir.Table, columns: list[str]) -> ir.NumericValue:
@@ -226,7 +235,8 @@ def _accounts(table: ir.Table, playbook: Playbook) -> ir.Table:
     compiler = _compiler(table, playbook)
     account_fit = ibis.literal(0.0)
     for rule in playbook.rules_of("account_fit"):
-        account_fit = account_fit + ibis.ifelse(compiler.compile(rule.rule.when.node), float(rule.rule.points), 0.0)  # type: ignore[union-attr]
+        when = rule.rule.when.node  # type: ignore[union-attr]
+        account_fit = account_fit + ibis.ifelse(compiler.compile(when), points_value(rule.rule.points), 0.0)
     engaged = compiler.compile(accounts.engaged_when.node)
     roles = {
         f"role_{name}": compiler.compile(condition.node) & engaged for name, condition in accounts.buying_roles.items()

@@ -81,7 +81,8 @@ class EventPlan:
         events = events.filter(events.ts <= ibis.literal(self.as_of), events.event.isin(sorted(self._event_names())))
         if only_keys is not None:
             events = events.filter(events.lead_key.isin(only_keys.lead_key))
-        return events.mutate(epoch=events.ts.epoch_seconds())
+        # Whole seconds on every engine: DuckDB's epoch keeps the fraction of a second, Spark's drops it.
+        return events.mutate(epoch=events.ts.epoch_seconds().floor())
 
     def _event_names(self) -> set[str]:
         names = {rule.rule.event for rule in self._engagement_rules()}  # type: ignore[union-attr]

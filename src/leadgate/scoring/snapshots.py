@@ -14,6 +14,7 @@ import ibis
 import ibis.expr.types as ir
 
 from leadgate.domain.traits import TraitType
+from leadgate.scoring.text_values import number_from_text, trimmed
 from leadgate.store.facts import Facts
 
 _TRUE = ["true", "yes", "1", "y"]
@@ -53,9 +54,9 @@ def trait_snapshot(
 def typed(value: ir.StringValue, kind: TraitType) -> ir.Value:
     """A stored trait text as its declared type (unreadable values become missing)."""
     if kind == "number":
-        return value.try_cast("float64")
+        return number_from_text(value)
     if kind == "boolean":
-        lowered = value.strip().lower()
+        lowered = trimmed(value).lower()
         return ibis.cases((lowered.isin(_TRUE), True), (lowered.isin(_FALSE), False), else_=ibis.null("boolean"))
     return value
 
