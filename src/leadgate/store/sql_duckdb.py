@@ -77,6 +77,9 @@ APPLY_ALIAS_MOVES = (
     "UPDATE identities SET entity_key = m.new_key FROM alias_moves m WHERE identities.entity_key = m.old_key",
 )
 
+# Only the staged ids not stored yet go in. The stored ids are first narrowed to those of the
+# batch (a semi join that hashes the small batch and scans the stored ids once): an anti join
+# straight against the stored table would hash every stored id (15 s and 5 GB at 50M events).
 INSERT_STAGED_FACTS = (
     """
     INSERT INTO events
@@ -86,14 +89,16 @@ INSERT_STAGED_FACTS = (
     FROM (SELECT * FROM stage_events QUALIFY row_number() OVER (PARTITION BY message_id ORDER BY line) = 1) s
     LEFT JOIN person_keys pu ON pu.id_kind = 'user' AND pu.id_value = s.user_id
     LEFT JOIN person_keys pa ON pa.id_kind = 'anonymous' AND pa.id_value = s.anonymous_id
-    WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.message_id = s.message_id)
+    ANTI JOIN (SELECT e.message_id FROM events e SEMI JOIN stage_events n ON e.message_id = n.message_id) known
+         ON known.message_id = s.message_id
     """,
     """
     INSERT INTO traits
     SELECT s.fact_id, ?, s.entity_type, s.entity_id, p.lead_key, s.name, s.value, s.learnt_at, s.seq
     FROM (SELECT * FROM stage_traits QUALIFY row_number() OVER (PARTITION BY fact_id ORDER BY seq) = 1) s
     LEFT JOIN person_keys p ON s.entity_type = 'lead' AND p.id_kind = 'user' AND p.id_value = s.entity_id
-    WHERE NOT EXISTS (SELECT 1 FROM traits t WHERE t.fact_id = s.fact_id)
+    ANTI JOIN (SELECT t.fact_id FROM traits t SEMI JOIN stage_traits n ON t.fact_id = n.fact_id) known
+         ON known.fact_id = s.fact_id
     """,
     """
     INSERT INTO identities
@@ -101,7 +106,8 @@ INSERT_STAGED_FACTS = (
     FROM (SELECT * FROM stage_identities QUALIFY row_number() OVER (PARTITION BY fact_id ORDER BY seq) = 1) s
     LEFT JOIN person_keys p ON p.id_kind = 'user'
          AND p.id_value = CASE WHEN s.kind = 'account' THEN s.from_id ELSE s.to_id END
-    WHERE NOT EXISTS (SELECT 1 FROM identities i WHERE i.fact_id = s.fact_id)
+    ANTI JOIN (SELECT i.fact_id FROM identities i SEMI JOIN stage_identities n ON i.fact_id = n.fact_id) known
+         ON known.fact_id = s.fact_id
     """,
 )
 
