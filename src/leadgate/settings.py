@@ -48,6 +48,11 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("database", "leadgate.duckdb", "The DuckDB file of the workspace (relative to the workspace)."),
     Setting("playbook", "playbook.yaml", "The playbook file in force (relative to the workspace)."),
+    Setting(
+        "memory_limit",
+        "",
+        "DuckDB's memory limit, e.g. 4GB (empty: DuckDB's default, 80% of RAM); beyond it, work spills to disk.",
+    ),
     Setting("top_leads", 20, "How many leads `leadgate leads` shows when --top is not given."),
     Setting("spark_master", "local[*]", "The Spark master URL used by `leadgate score --engine spark`."),
 )

@@ -53,7 +53,7 @@ class Workspace:
 
     @cached_property
     def store(self) -> DuckDBStore:
-        return DuckDBStore(self.database_path)
+        return DuckDBStore(self.database_path, memory_limit=str(self.setting("memory_limit")) or None)
 
     def close(self) -> None:
         if "store" in self.__dict__:

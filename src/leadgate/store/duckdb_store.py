@@ -20,7 +20,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from leadgate.errors import StoreError
+from leadgate.errors import SettingError, StoreError
 from leadgate.store import sql_duckdb as sql
 from leadgate.store.facts import Facts
 from leadgate.store.schema import (
@@ -73,12 +73,17 @@ class DuckDBStore:
 
     engine = "duckdb"
 
-    def __init__(self, path: Path | str, read_only: bool = False) -> None:
+    def __init__(self, path: Path | str, read_only: bool = False, memory_limit: str | None = None) -> None:
         self.path = str(path)
         try:
             self.con = duckdb.connect(self.path, read_only=read_only)
         except duckdb.Error as exc:
             raise StoreError(f"cannot open the database {self.path}: {exc}") from exc
+        if memory_limit:
+            try:
+                self.con.execute(f"SET memory_limit = '{memory_limit.replace(chr(39), '')}'").fetchall()
+            except duckdb.Error as exc:
+                raise SettingError(f"memory_limit {memory_limit!r}: {exc}") from None
         if not read_only:
             self._migrate()
         self.backend = ibis.duckdb.from_connection(self.con)
