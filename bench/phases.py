@@ -12,6 +12,7 @@ from typing import Any
 from compare import compare_tables, score_columns
 from generate import AS_OF, DatasetSize
 from hand_sql import compare_with_leadgate, hand_query
+from import_file import run_import
 from new_batch import INCREMENTAL_AS_OF, import_batch, new_events
 from workspace import open_store, prepare
 
@@ -147,8 +148,14 @@ def check_incremental(store: DuckDBStore, playbook: Playbook, leads_touched: int
     return result
 
 
+def run_import_file(workspace: Path, size: DatasetSize) -> Result:
+    """Import a JSON-lines file several times larger than DuckDB's memory limit."""
+    return run_import(workspace) | {"peak_rss_bytes": peak_rss_bytes()}
+
+
 PHASES: dict[str, Callable[[Path, DatasetSize], Result]] = {
     "full": run_full,
+    "import": run_import_file,
     "hand": run_hand,
     "incremental": run_incremental,
 }

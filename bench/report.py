@@ -74,6 +74,7 @@ def summary(results: dict[str, Any]) -> str:
         f"  of which Python: {_python(incremental)}",
         f"  same as a full scoring: max |difference| {check['max_abs_difference']:.1e} over {check['leads']:,} "
         f"rescored leads, {check['touched_leads_rescored']:,} of the touched leads among them",
+        _import_line(results["import"]),
         "",
         f"{'target':<38} {'measured':>14} {'limit':>14}  result",
     ]
@@ -84,6 +85,15 @@ def summary(results: dict[str, Any]) -> str:
             f"{sign + ' ' + _figure(target.limit, target.unit):>14}  {'PASS' if target.met else 'MISS'}"
         )
     return "\n".join(lines)
+
+
+def _import_line(imported: dict[str, Any]) -> str:
+    rate = imported["lines"] / imported["seconds"]
+    return (
+        f"import events           {imported['lines']:,} Segment messages ({_gb(imported['file_bytes'])} of JSON lines) "
+        f"in {imported['seconds']:.1f} s ({rate / 1000:.0f}k lines/s), DuckDB memory limit "
+        f"{imported['memory_limit']}, peak RSS {_gb(imported['peak_rss_bytes'])}"
+    )
 
 
 def _data_line(prepared: dict[str, Any]) -> str:

@@ -91,6 +91,7 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
         ("leadgate", "leadgate full scoring, twice"),
         ("hand", "hand-written DuckDB query, twice, then the lead-by-lead check"),
         ("incremental", "incremental import and rescoring, then the check against a full scoring"),
+        ("import", "importing a JSON-lines file larger than DuckDB's memory limit"),
     ]
     for key, description in steps:
         progress(description)
