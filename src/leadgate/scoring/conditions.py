@@ -62,8 +62,11 @@ class ConditionCompiler:
                 if isinstance(node.items, ast.NamedList)
                 else tuple(item.value for item in node.items.items if not isinstance(item.value, bool))
             )
-            found = _in_list(self.resolve(node.operand), items)
-            return ~found if node.negated else found
+            operand = self.resolve(node.operand)
+            found = _in_list(operand, items)
+            # Engines fold a test against an empty list to a plain false, which forgets that
+            # the value may be missing; a test of a missing value must stay false when negated.
+            return (~found if node.negated else found) & operand.notnull()
         if isinstance(node, ast.TextMatch):
             text = folded_case(self.resolve(node.operand).cast("string"))
             pattern = fold_case(str(node.pattern.value))
