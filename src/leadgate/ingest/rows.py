@@ -44,7 +44,7 @@ class TraitRow:
 @dataclass(frozen=True)
 class IdentityRow:
     fact_id: str
-    kind: str  # alias or account
+    kind: str  # alias, account or lead
     from_id: str
     to_id: str
     learnt_at: dt.datetime

@@ -139,7 +139,9 @@ def lead_rows(
     values = _trait_values(fields, ("lead_id", "account_id", "learnt_at"), trait_types)
     if values.get("email") and not values.get("email_domain"):
         values["email_domain"] = email_domain(values["email"] or "")
-    rows: list[Row] = [
+    # The lead is known from this row even when all its other cells are empty.
+    rows: list[Row] = [IdentityRow(fact_id("known", lead_id, stamp), "lead", lead_id, lead_id, learnt_at)]
+    rows += [
         TraitRow(fact_id("lead", lead_id, name, value, stamp), "lead", lead_id, name, value, learnt_at)
         for name, value in values.items()
     ]
@@ -182,11 +184,14 @@ def _learnt_at(fields: Mapping[str, Any], digest: str, imported_at: dt.datetime)
 def _trait_values(
     fields: Mapping[str, Any], skip: tuple[str, ...], trait_types: Mapping[str, TraitType]
 ) -> dict[str, str | None]:
+    """The row's trait values. An empty cell says nothing (it does not erase a known value)."""
     values: dict[str, str | None] = {}
     for name, raw in fields.items():
         if name in skip or name.startswith("__") or not name:
             continue
-        values[name] = trait_text(_cell(raw), name, trait_types.get(name))
+        value = trait_text(_cell(raw), name, trait_types.get(name))
+        if value is not None:
+            values[name] = value
     return values
 
 

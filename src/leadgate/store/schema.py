@@ -57,7 +57,7 @@ FACT_TABLES: dict[str, Columns] = {
     "identities": {
         "fact_id": "text",
         "batch_id": "int64",
-        "kind": "text",  # alias or account
+        "kind": "text",  # alias, account (membership), or lead (a lead file named this lead)
         "from_id": "text",
         "to_id": "text",
         "entity_key": "int64",

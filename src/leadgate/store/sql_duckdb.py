@@ -12,7 +12,7 @@ _KNOWN_USERS = """
     SELECT user_id AS id FROM stage_events WHERE user_id IS NOT NULL
     UNION SELECT entity_id FROM stage_traits WHERE entity_type = 'lead'
     UNION SELECT to_id FROM stage_identities WHERE kind = 'alias'
-    UNION SELECT from_id FROM stage_identities WHERE kind = 'account'
+    UNION SELECT from_id FROM stage_identities WHERE kind IN ('account', 'lead')
     UNION SELECT id_value FROM person_keys WHERE id_kind = 'user'
 """
 
@@ -23,7 +23,7 @@ WITH named AS (
     UNION SELECT 'anonymous', anonymous_id FROM stage_events WHERE user_id IS NULL AND anonymous_id IS NOT NULL
     UNION SELECT 'user', entity_id FROM stage_traits WHERE entity_type = 'lead'
     UNION SELECT 'user', to_id FROM stage_identities WHERE kind = 'alias'
-    UNION SELECT 'user', from_id FROM stage_identities WHERE kind = 'account'
+    UNION SELECT 'user', from_id FROM stage_identities WHERE kind IN ('account', 'lead')
     UNION SELECT 'anonymous', from_id FROM stage_identities
         WHERE kind = 'alias' AND from_id NOT IN ({_KNOWN_USERS})
 ),
@@ -105,7 +105,7 @@ INSERT_STAGED_FACTS = (
     SELECT s.fact_id, ?, s.kind, s.from_id, s.to_id, p.lead_key, s.learnt_at, s.seq
     FROM (SELECT * FROM stage_identities QUALIFY row_number() OVER (PARTITION BY fact_id ORDER BY seq) = 1) s
     LEFT JOIN person_keys p ON p.id_kind = 'user'
-         AND p.id_value = CASE WHEN s.kind = 'account' THEN s.from_id ELSE s.to_id END
+         AND p.id_value = CASE WHEN s.kind IN ('account', 'lead') THEN s.from_id ELSE s.to_id END
     ANTI JOIN (SELECT i.fact_id FROM identities i SEMI JOIN stage_identities n ON i.fact_id = n.fact_id) known
          ON known.fact_id = s.fact_id
     """,
@@ -114,7 +114,8 @@ INSERT_STAGED_FACTS = (
 ERASE_PERSON = (
     "DELETE FROM traits WHERE entity_type = 'lead' AND entity_key = $lead_key",
     "DELETE FROM identities WHERE kind = 'alias' AND entity_key = $lead_key",
-    "UPDATE identities SET from_id = NULL WHERE kind = 'account' AND entity_key = $lead_key",
+    """UPDATE identities SET from_id = NULL, to_id = CASE WHEN kind = 'lead' THEN NULL ELSE to_id END
+       WHERE kind IN ('account', 'lead') AND entity_key = $lead_key""",
     """UPDATE events SET user_id = NULL, anonymous_id = NULL, properties = NULL, path = NULL,
               utm_source = NULL, utm_medium = NULL, utm_campaign = NULL
        WHERE lead_key = $lead_key""",
