@@ -10,7 +10,7 @@ Semantics (docs/conditions.md, and the oracle in tests/oracle.py, agree with thi
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import ibis.expr.types as ir
 
@@ -29,6 +29,19 @@ class ConditionCompiler:
     resolve: Resolver
     lists: Mapping[str, tuple[str | float, ...]]
     event_count: EventCounter | None = None
+    null_safe: bool = True
+
+    def compile_filter(self, node: ast.Node) -> ir.BooleanValue:
+        """The condition as a row filter (``WHERE``, ``FILTER (WHERE ...)``).
+
+        A filter drops rows whose test is null, which is what "a test on a missing value is
+        false" asks, so the tests are left as they are unless a ``not`` could turn a missing
+        value into true. Without the null-safe wrappers the engine can share the work of
+        several rules that test the same value (on 50M events, a tenth of the scoring time).
+        """
+        if any(isinstance(item, ast.Not) for item in ast.walk(node)):
+            return self.compile(node)
+        return replace(self, null_safe=False).compile(node)
 
     def compile(self, node: ast.Node) -> ir.BooleanValue:
         """A never-null boolean expression for the condition."""
@@ -48,7 +61,8 @@ class ConditionCompiler:
             if self.event_count is None:
                 raise ValueError("event clauses are not available here")
             return self.event_count(node) >= node.at_least
-        return self._test(node).fill_null(False)
+        test = self._test(node)
+        return test.fill_null(False) if self.null_safe else test
 
     def _test(self, node: ast.Node) -> ir.BooleanValue:
         if isinstance(node, ast.Compare):

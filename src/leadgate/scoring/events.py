@@ -104,7 +104,7 @@ class EventPlan:
                 resolve=lambda ref: self.facts.event_property(events, ref.path[1]),
                 lists=self.playbook.lists,
             )
-            matched = matched & compiler.compile(where)
+            matched = matched & compiler.compile_filter(where)
         return matched
 
     def in_window(self, events: ir.Table, seconds: int) -> ir.BooleanValue:
@@ -170,7 +170,12 @@ class EventPlan:
             if signal.count == "events":
                 metrics[f"product_{name}"] = events.count(where=matched)
             elif signal.count == "distinct_days":
-                day = local_day(events.epoch, self.playbook.model.timezone)
+                day = local_day(
+                    events.epoch,
+                    self.playbook.model.timezone,
+                    since=self.as_of_epoch - product.window_days * SECONDS_PER_DAY,
+                    until=self.as_of_epoch,
+                )
                 metrics[f"product_{name}"] = day.nunique(where=matched)
             else:
                 value = self.facts.event_property(events, signal.property or "")
@@ -183,7 +188,7 @@ class EventPlan:
             compiler = ConditionCompiler(
                 resolve=lambda ref: self.facts.event_property(events, ref.path[1]), lists=self.playbook.lists
             )
-            matched = matched & compiler.compile(signal.where.node)
+            matched = matched & compiler.compile_filter(signal.where.node)
         return matched
 
     def _daily_match(self, events: ir.Table, scored: ScoredRule) -> ir.BooleanValue:
@@ -200,7 +205,7 @@ class EventPlan:
         # every event of the rules' names by (lead, day) cost more than the rest of the scoring.
         matches = [self._daily_match(events, scored) for scored, _ in rules]
         subset = events.filter(functools.reduce(operator.or_, matches))
-        subset = subset.mutate(day=local_day(subset.epoch, self.playbook.model.timezone))
+        subset = subset.mutate(day=local_day(subset.epoch, self.playbook.model.timezone, until=self.as_of_epoch))
         per_day: dict[str, ir.Value] = {}
         for scored, _ in rules:
             matched = self._daily_match(subset, scored)

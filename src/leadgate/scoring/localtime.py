@@ -50,11 +50,30 @@ def utc_offset(zone: ZoneInfo, epoch: int) -> int:
     return int(offset.total_seconds()) if offset else 0
 
 
-def local_day(epoch: ir.NumericValue, timezone: str) -> ir.IntegerValue:
-    """The local calendar day (days since 1970-01-01 in the zone) of a UTC epoch second."""
-    periods = offset_periods(timezone)
+def local_day(
+    epoch: ir.NumericValue, timezone: str, since: int | None = None, until: int | None = None
+) -> ir.IntegerValue:
+    """The local calendar day (days since 1970-01-01 in the zone) of a UTC epoch second.
+
+    ``since``/``until`` bound the epochs the expression will meet (e.g. a window ending at
+    the as-of time): only the offset periods that overlap them go into the comparison tree,
+    which keeps the expression, and its compilation, small.
+    """
+    periods = _overlapping(offset_periods(timezone), since, until)
     offset = _offset_tree(epoch, periods)
     return ((epoch + offset) / SECONDS_PER_DAY).floor()  # type: ignore[return-value]
+
+
+def _overlapping(
+    periods: tuple[tuple[int, int], ...], since: int | None, until: int | None
+) -> tuple[tuple[int, int], ...]:
+    first = 0
+    if since is not None:
+        first = max((index for index, (start, _) in enumerate(periods) if start <= since), default=0)
+    last = len(periods)
+    if until is not None:
+        last = max(first + 1, sum(1 for start, _ in periods if start <= until))
+    return periods[first:last]
 
 
 def _offset_tree(epoch: ir.NumericValue, periods: tuple[tuple[int, int], ...]) -> ir.NumericValue:
