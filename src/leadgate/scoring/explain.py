@@ -130,9 +130,10 @@ def _engagement_contribution(
     if rule.is_threshold:
         why = f"{events} in the last {rule.within_days} days (needs {rule.at_least})"
     else:
-        parts = [events, f"{_show(rule.points)} points each"]
+        points_word = f"{_show(rule.points)} point{'' if abs(rule.points) == 1 else 's'}"
+        parts = [events, f"{points_word} each"]
         if rule.once:
-            parts[1] = f"{_show(rule.points)} points, counted once (the first)"
+            parts[1] = f"{points_word}, counted once (the first)"
         if rule.max_per_day is not None:
             parts.append(f"at most {rule.max_per_day} a day")
         if rule.within_days is not None:
