@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
 import typer.main
-from pydantic import BaseModel
 
 from leadgate.cli import app
 from leadgate.codes import CODES
 from leadgate.playbook.conditions.parser import KEYWORDS
-from leadgate.playbook.model import PlaybookModel
+from leadgate.playbook.loader import playbook_field_names
 from leadgate.settings import SETTINGS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,31 +67,9 @@ def test_every_error_code_is_documented_and_used() -> None:
     assert used == set(CODES), "a code is used but not registered in codes.py, or registered but never used"
 
 
-def playbook_fields() -> set[str]:
-    fields: set[str] = set()
-    pending: list[type[BaseModel]] = [PlaybookModel]
-    seen: set[type[BaseModel]] = set()
-    while pending:
-        model = pending.pop()
-        seen.add(model)
-        for name, info in model.model_fields.items():
-            fields.add(name)
-            pending.extend(found for found in _models(info.annotation) if found not in seen)
-    return fields
-
-
-def _models(annotation: Any) -> list[type[BaseModel]]:
-    found = []
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        found.append(annotation)
-    for argument in get_args(annotation):
-        found.extend(_models(argument))
-    return found
-
-
 def test_every_playbook_field_is_documented() -> None:
     text = read("playbook.md")
-    assert sorted(name for name in playbook_fields() if f"`{name}`" not in text) == []
+    assert sorted(name for name in playbook_field_names() if f"`{name}`" not in text) == []
 
 
 def test_every_condition_keyword_is_documented() -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from leadgate.domain.traits import TraitType
+from leadgate.domain.values import format_number
 
 
 @dataclass(frozen=True)
@@ -120,11 +121,6 @@ def trait_text(value: Any, name: str, kind: TraitType | None) -> str | None:
     if isinstance(value, float):
         return format_number(value)
     return str(value).strip()
-
-
-def format_number(number: float) -> str:
-    """Numbers as text without a trailing ``.0`` (so 200 reads as 200)."""
-    return str(int(number)) if number.is_integer() else repr(number)
 
 
 def fact_id(*parts: object) -> str:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path as FilePath
-from typing import Any
+from typing import Any, get_args
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from leadgate.errors import Issue, NotFound, PlaybookInvalid
 from leadgate.playbook.compiled import Playbook
@@ -162,9 +162,8 @@ def _lowercase_first(message: str) -> str:
     return message[:1].lower() + message[1:]
 
 
-def _known_fields() -> list[str]:
-    from pydantic import BaseModel
-
+def playbook_field_names() -> list[str]:
+    """Every field name a playbook can use, at any depth (for suggestions and the docs test)."""
     seen: set[str] = set()
     visited: set[type[BaseModel]] = set()
     pending: list[type[BaseModel]] = [PlaybookModel]
@@ -177,17 +176,13 @@ def _known_fields() -> list[str]:
     return sorted(seen)
 
 
-def _models_in(annotation: Any) -> list[Any]:
-    from typing import get_args
-
-    from pydantic import BaseModel
-
-    found = []
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    found: list[type[BaseModel]] = []
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         found.append(annotation)
-    for arg in get_args(annotation):
-        found.extend(_models_in(arg))
+    for argument in get_args(annotation):
+        found.extend(_models_in(argument))
     return found
 
 
-KNOWN_FIELDS = _known_fields()
+KNOWN_FIELDS = playbook_field_names()

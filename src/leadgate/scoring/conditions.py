@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 import ibis.expr.types as ir
 
-from leadgate.ingest.rows import format_number
+from leadgate.domain.values import format_number
 from leadgate.playbook.conditions import ast
 from leadgate.scoring.text_values import fold_case, folded_case, number_from_text
 
