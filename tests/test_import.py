@@ -233,7 +233,9 @@ def test_leads_csv_with_a_column_map(store: DuckDBStore, tmp_path: Path) -> None
         ("102", "email_domain", "gmail.com", NOW),
         ("102", "role", "Student", NOW),
     ]
-    assert store.con.execute("SELECT from_id, to_id FROM identities WHERE kind = 'account'").fetchall() == [("101", "acme")]
+    assert store.con.execute("SELECT from_id, to_id FROM identities WHERE kind = 'account'").fetchall() == [
+        ("101", "acme")
+    ]
     assert store.facts().leads().count().to_pyarrow().as_py() == 2
     again = import_file(store, hubspot, ImportOptions(**{**options.__dict__, "now": NOW + dt.timedelta(days=1)}))
     assert again.facts_added == 0  # same file, same facts, even imported on another day
