@@ -4,7 +4,7 @@ This is what an expert would write without leadgate, for this one playbook: the 
 with ordered ``first`` (faster than ``arg_max`` over a tuple on DuckDB), one pass over the events with ``FILTER`` aggregates (the decay factor of
 each half-life computed once per event), and a second, narrow pass for the pricing visits
 counted once per Paris day. It computes the same columns as leadgate's ``lead_scores`` (fit,
-engagement, score, stage and the contribution of every rule), so that both sides pay the
+engagement, score, qualifies_as and the contribution of every rule), so that both sides pay the
 same output cost and :func:`compare_with_leadgate` can check every number.
 """
 
@@ -145,7 +145,7 @@ totals AS (
 SELECT lead_key, lead_id, account_id, account_name AS account__name, fit,
        least(raw_engagement, 150) AS engagement, fit + least(raw_engagement, 150) AS score,
        fit >= 30 AND least(raw_engagement, 150) >= 40 AS q_mql,
-       CASE WHEN fit >= 30 AND least(raw_engagement, 150) >= 40 THEN 'mql' ELSE 'inquiry' END AS stage,
+       CASE WHEN fit >= 30 AND least(raw_engagement, 150) >= 40 THEN 'mql' ELSE 'inquiry' END AS qualifies_as,
        {fit_columns}, {engagement_columns}, least(150 - raw_engagement, 0) AS c_engagement_cap,
        {as_of} AS as_of, 1 AS playbook_version
 FROM totals
@@ -171,5 +171,5 @@ def _decay_rate(half_life_days: float) -> str:
 
 
 def compare_with_leadgate(con: duckdb.DuckDBPyConnection, scores_table: str = "lead_scores") -> Comparison:
-    """Every compared number and the stage, lead by lead, against leadgate's scores."""
-    return compare_tables(con, scores_table, HAND_TABLE, COMPARED_COLUMNS, ["stage", "lead_id", "account_id"])
+    """Every compared number and the qualifying stage, lead by lead, against leadgate's scores."""
+    return compare_tables(con, scores_table, HAND_TABLE, COMPARED_COLUMNS, ["qualifies_as", "lead_id", "account_id"])

@@ -354,6 +354,7 @@ class Oracle:
             "lead_id": lead_id,
             "account_id": account_id,
             "account__name": account_traits.get("name"),
+            "account__owner": account_traits.get("owner"),
         }
         return LeadState(lead_id, account_id, events, readings, columns)
 
@@ -536,7 +537,7 @@ class Oracle:
         to_mql = [flags["mql"]]
         for name, shortcut in self.model.stages.shortcuts.items():
             (to_pql if shortcut.goes_to == "pql" else to_mql).append(flags[name])
-        lead.columns["stage"] = _stage(any_of(to_pql), any_of(to_mql))
+        lead.columns["qualifies_as"] = _stage(any_of(to_pql), any_of(to_mql))
 
     def _count_clause(self, lead: LeadState, clause: ast.EventClause) -> int:
         return sum(

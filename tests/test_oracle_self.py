@@ -296,8 +296,8 @@ def test_stage_flags_windowed_clauses_and_shortcuts() -> None:
     )
     rows = score_slowly(history, parse_playbook(text, "t.yaml"), AS_OF)
     assert (rows["ann"]["q_mql"], rows["ann"]["q_pql"], rows["ann"]["q_fast_track"]) == (False, False, True)
-    assert rows["ann"]["stage"] == "mql"
-    assert rows["bob"]["stage"] == "inquiry"
+    assert rows["ann"]["qualifies_as"] == "mql"
+    assert rows["bob"]["qualifies_as"] == "inquiry"
 
 
 def test_a_decayed_score_on_a_threshold_is_undecided() -> None:
@@ -311,10 +311,10 @@ def test_a_decayed_score_on_a_threshold_is_undecided() -> None:
     # 20 x 2^-1 = 10, but only up to rounding: which side of 10 it falls is not semantics.
     decayed = score(body, events(("page_view", ago(1))), mql="engagement >= 10")["ann"]
     assert decayed["engagement"] == pytest.approx(10)
-    assert decayed["q_mql"] is UNDECIDED and decayed["stage"] is UNDECIDED
+    assert decayed["q_mql"] is UNDECIDED and decayed["qualifies_as"] is UNDECIDED
     # Undecayed points are exact: 10 >= 10 is decided.
     exact = score(body, events(("demo_requested", ago(1))), mql="engagement >= 10")["ann"]
-    assert exact["q_mql"] is True and exact["stage"] == "mql"
+    assert exact["q_mql"] is True and exact["qualifies_as"] == "mql"
 
 
 def test_once_within_a_window_counts_the_earliest_event_inside_it() -> None:

@@ -57,7 +57,7 @@ def test_fit_decay_daily_cap_and_stage(world: World) -> None:
     assert row["c_engagement_2"] == 5
     assert row["c_engagement_3"] == 40
     assert row["engagement"] == pytest.approx(pricing + 45, rel=1e-12)
-    assert row["stage"] == "mql"
+    assert row["qualifies_as"] == "mql"
     assert math.isclose(row["score"], row["fit"] + row["engagement"])
 
 

@@ -304,7 +304,7 @@ def test_story_world_scores_the_same(story: Scenario, example_playbook: Playbook
 def test_story_world_reaches_every_construct(story: Scenario, example_playbook: Playbook) -> None:
     """Guards the story itself: each construct gives a non-trivial value somewhere."""
     rows = {row["lead_id"]: row for row in story.duckdb_scores(example_playbook, at(STORY_AS_OF[0])).to_pylist()}
-    assert {row["stage"] for row in rows.values()} == {"inquiry", "mql", "pql"}
+    assert {row["qualifies_as"] for row in rows.values()} == {"inquiry", "mql", "pql"}
     assert rows["erin"]["c_engagement_cap"] < 0 and rows["erin"]["c_analytics_interest_cap"] < 0
     assert rows["alice"]["c_engagement_12"] == 15 and rows["alice"]["q_hot_pricing"]
     assert rows["bob"]["product_active_days"] >= 5 and rows["bob"]["product_key_features"] == 3

@@ -7,7 +7,11 @@ so the same expression runs on DuckDB, Spark or PostgreSQL. Its columns:
 - ``fit``, ``engagement``, ``score`` (fit + engagement), ``score_<name>`` per named score
 - ``product_<signal>`` per product signal
 - ``account_fit``, ``account_score``, ``account_coverage`` (missing for leads without account)
-- ``q_<condition>`` per stage condition (mql, pql, each shortcut, sql) and ``stage``
+- ``q_<condition>`` per stage condition (mql, pql, each shortcut, sql), and ``qualifies_as``:
+  ``pql``, ``mql`` or ``inquiry``, the stage these conditions point to (the lifecycle decides
+  whether and when the lead actually moves)
+- ``r_<i>`` per routing rule with a condition (i: its position, from 0)
+- ``account__name``, ``account__owner``: for display and routing
 - ``c_<rule id>`` per rule: the points it gave after decay and caps; ``c_<score>_cap`` the
   (negative) adjustment of a score's ``cap_total``. The ``c_`` columns of a score add up to it.
 """
@@ -31,7 +35,7 @@ from leadgate.store.facts import Facts
 
 LEAD_PREFIX = "lead__"
 ACCOUNT_PREFIX = "account__"
-DISPLAY_ACCOUNT_TRAITS = ("name",)
+DISPLAY_ACCOUNT_TRAITS = ("name", "owner")
 
 
 def score_column(score: str) -> str:
@@ -39,12 +43,27 @@ def score_column(score: str) -> str:
     return ENGAGEMENT if score == ENGAGEMENT else f"score_{score}"
 
 
+def routing_column(index: int) -> str:
+    """The flag saying whether routing rule ``index`` (from 0) holds for a lead."""
+    return f"r_{index}"
+
+
 def cap_column(score: str) -> str:
     return f"c_{score}_cap"
 
 
-def score_leads(facts: Facts, playbook: Playbook, as_of: dt.datetime, only_keys: ir.Table | None = None) -> ir.Table:
-    """Every lead's scores and per-rule contributions as of ``as_of`` (naive UTC)."""
+def score_leads(
+    facts: Facts,
+    playbook: Playbook,
+    as_of: dt.datetime,
+    only_keys: ir.Table | None = None,
+    engagement_since: ir.Table | None = None,
+) -> ir.Table:
+    """Every lead's scores and per-rule contributions as of ``as_of`` (naive UTC).
+
+    ``only_keys`` (``lead_key``) scores only those leads; ``engagement_since`` (``lead_key``,
+    ``since``) restarts the engagement of recycled leads at ``since``.
+    """
     lead_traits, account_traits = _used_traits(playbook)
     leads = facts.leads()
     if only_keys is not None:
@@ -67,7 +86,7 @@ def score_leads(facts: Facts, playbook: Playbook, as_of: dt.datetime, only_keys:
         ),
         "account_id",
     )
-    aggregates = EventPlan(playbook, facts, as_of).aggregate(only_keys)
+    aggregates = EventPlan(playbook, facts, as_of, engagement_since).aggregate(only_keys)
     table = left_join(table, aggregates.main, "lead_key")
     if aggregates.daily is not None:
         table = left_join(table, aggregates.daily, "lead_key")
@@ -86,14 +105,16 @@ def left_join(left: ir.Table, right: ir.Table, key: str) -> ir.Table:
 
 def output_columns(playbook: Playbook) -> list[str]:
     """The columns of a scored table, in order."""
-    columns = ["lead_key", "lead_id", "account_id", f"{ACCOUNT_PREFIX}name", "fit", "engagement", "score"]
+    columns = ["lead_key", "lead_id", "account_id", f"{ACCOUNT_PREFIX}name", f"{ACCOUNT_PREFIX}owner"]
+    columns += ["fit", "engagement", "score"]
     columns += [score_column(score.name) for score in playbook.decayed_scores[1:]]
     product = playbook.model.scoring.product
     if product is not None:
         columns += [f"product_{name}" for name in product.signals]
     columns += ["account_fit", "account_score", "account_coverage"]
     columns += [f"q_{name}" for name in playbook.stage_conditions()]
-    columns += ["stage"]
+    columns += ["qualifies_as"]
+    columns += [routing_column(index) for index, rule in enumerate(playbook.model.routing) if rule.when is not None]
     for rule in playbook.rules:
         if rule.section != "account_fit":
             columns.append(rule.column)
@@ -283,7 +304,12 @@ def _stages(table: ir.Table, playbook: Playbook, aggregates: EventAggregates) ->
         (_any(to_mql), "mql"),
         else_="inquiry",
     )
-    return table.mutate(stage=stage)
+    routes = {
+        routing_column(index): compiler.compile(rule.when.node)
+        for index, rule in enumerate(playbook.model.routing)
+        if rule.when is not None
+    }
+    return table.mutate(qualifies_as=stage, **routes)
 
 
 def _any(flags: list[ir.BooleanValue]) -> ir.BooleanValue:

@@ -70,11 +70,16 @@ class EventAggregates:
 class EventPlan:
     """Builds the aggregate expressions of one playbook, as of one moment."""
 
-    def __init__(self, playbook: Playbook, facts: Facts, as_of: dt.datetime) -> None:
+    def __init__(
+        self, playbook: Playbook, facts: Facts, as_of: dt.datetime, engagement_since: ir.Table | None = None
+    ) -> None:
         self.playbook = playbook
         self.facts = facts
         self.as_of_epoch = epoch_seconds(as_of)
         self.as_of = as_of
+        # Leads whose engagement restarted (recycled): (lead_key, since). Their engagement and
+        # named scores count only events after ``since``; product signals and windows are untouched.
+        self.engagement_since = engagement_since
 
     def events_until_now(self, only_keys: ir.Table | None) -> ir.Table:
         events = self.facts.events
@@ -82,7 +87,12 @@ class EventPlan:
         if only_keys is not None:
             events = events.filter(events.lead_key.isin(only_keys.lead_key))
         # Whole seconds on every engine: DuckDB's epoch keeps the fraction of a second, Spark's drops it.
-        return events.mutate(epoch=events.ts.epoch_seconds().floor())
+        events = events.mutate(epoch=events.ts.epoch_seconds().floor())
+        if self.engagement_since is None:
+            return events
+        since = self.engagement_since
+        since = since.select(since_key=since.lead_key, since_epoch=since.since.epoch_seconds().floor())
+        return events.left_join(since, events.lead_key == since.since_key).drop("since_key")
 
     def _event_names(self) -> set[str]:
         names = {rule.rule.event for rule in self._engagement_rules()}  # type: ignore[union-attr]
@@ -110,6 +120,18 @@ class EventPlan:
     def in_window(self, events: ir.Table, seconds: int) -> ir.BooleanValue:
         return events.epoch > self.as_of_epoch - seconds
 
+    def rule_match(self, events: ir.Table, scored: ScoredRule) -> ir.BooleanValue:
+        """The events that count for an engagement rule: its event, filter and window, after
+        the lead's engagement restarted if it did."""
+        rule = scored.rule
+        assert isinstance(rule, EngagementRule)
+        matched = self.match(events, rule.event, rule.where.node if rule.where else None)
+        if rule.within_days is not None:
+            matched = matched & self.in_window(events, rule.within_days * SECONDS_PER_DAY)
+        if self.engagement_since is not None:
+            matched = matched & (events.since_epoch.isnull() | (events.epoch > events.since_epoch))
+        return matched
+
     def aggregate(self, only_keys: ir.Table | None = None) -> EventAggregates:
         events = self.events_until_now(only_keys)
         metrics: dict[str, ir.Value] = {}
@@ -118,9 +140,7 @@ class EventPlan:
             for scored in score.rules:
                 rule = scored.rule
                 assert isinstance(rule, EngagementRule)
-                matched = self.match(events, rule.event, rule.where.node if rule.where else None)
-                if rule.within_days is not None:
-                    matched = matched & self.in_window(events, rule.within_days * SECONDS_PER_DAY)
+                matched = self.rule_match(events, scored)
                 half_life = rule_half_life(rule, score.half_life_days)
                 if rule.is_threshold:
                     metrics[f"n_{scored.id}"] = events.count(where=matched)
@@ -148,11 +168,7 @@ class EventPlan:
         metrics: dict[str, ir.Value] = {}
         for score in self.playbook.decayed_scores:
             for scored in score.rules:
-                rule = scored.rule
-                assert isinstance(rule, EngagementRule)
-                matched = self.match(events, rule.event, rule.where.node if rule.where else None)
-                if rule.within_days is not None:
-                    matched = matched & self.in_window(events, rule.within_days * SECONDS_PER_DAY)
+                matched = self.rule_match(events, scored)
                 metrics[f"k_{scored.id}"] = events.count(where=matched)
                 metrics[f"t_{scored.id}"] = events.ts.max(where=matched)
         if not metrics:
@@ -191,24 +207,15 @@ class EventPlan:
             matched = matched & compiler.compile_filter(signal.where.node)
         return matched
 
-    def _daily_match(self, events: ir.Table, scored: ScoredRule) -> ir.BooleanValue:
-        """The events that count for a ``max_per_day`` rule (its event, filter and window)."""
-        rule = scored.rule
-        assert isinstance(rule, EngagementRule)
-        matched = self.match(events, rule.event, rule.where.node if rule.where else None)
-        if rule.within_days is not None:
-            matched = matched & self.in_window(events, rule.within_days * SECONDS_PER_DAY)
-        return matched
-
     def _daily(self, events: ir.Table, rules: list[tuple[ScoredRule, float | None]]) -> ir.Table:
         # Only the events some daily rule counts: a day without one adds nothing, and grouping
         # every event of the rules' names by (lead, day) cost more than the rest of the scoring.
-        matches = [self._daily_match(events, scored) for scored, _ in rules]
+        matches = [self.rule_match(events, scored) for scored, _ in rules]
         subset = events.filter(functools.reduce(operator.or_, matches))
         subset = subset.mutate(day=local_day(subset.epoch, self.playbook.model.timezone, until=self.as_of_epoch))
         per_day: dict[str, ir.Value] = {}
         for scored, _ in rules:
-            matched = self._daily_match(subset, scored)
+            matched = self.rule_match(subset, scored)
             per_day[f"dn_{scored.id}"] = subset.count(where=matched)
             per_day[f"dl_{scored.id}"] = subset.epoch.max(where=matched)
         days = subset.group_by(["lead_key", "day"]).aggregate(**per_day)

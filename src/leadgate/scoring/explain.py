@@ -47,7 +47,8 @@ class Explanation(BaseModel):
     as_of: dt.datetime
     playbook: str
     playbook_version: int
-    stage: str
+    stage: str  # where the lead stands in the lifecycle
+    qualifies_as: str  # where its conditions point (inquiry, mql, pql)
     fit: float
     engagement: float
     score: float
@@ -59,7 +60,7 @@ class Explanation(BaseModel):
 
 
 def build_explanation(
-    playbook: Playbook, row: dict[str, Any], evidence: dict[str, Any], as_of: dt.datetime
+    playbook: Playbook, row: dict[str, Any], evidence: dict[str, Any], as_of: dt.datetime, stage: str
 ) -> Explanation:
     """Assemble the explanation of one scored row (see the module docstring)."""
     main: list[Contribution] = []
@@ -107,7 +108,8 @@ def build_explanation(
         as_of=as_of,
         playbook=playbook.name,
         playbook_version=playbook.version,
-        stage=row["stage"],
+        stage=stage,
+        qualifies_as=row["qualifies_as"],
         fit=_number(row["fit"]),
         engagement=_number(row["engagement"]),
         score=_number(row["score"]),

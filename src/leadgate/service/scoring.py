@@ -39,9 +39,18 @@ def utc_now() -> dt.datetime:
 
 
 def run_scoring(
-    store: DuckDBStore, playbook: Playbook, as_of: dt.datetime | None = None, incremental: bool = False
+    store: DuckDBStore,
+    playbook: Playbook,
+    as_of: dt.datetime | None = None,
+    incremental: bool = False,
+    engagement_since: ir.Table | None = None,
 ) -> ScoringRun:
-    """Score leads as of ``as_of`` (default: now) and store the result."""
+    """Score leads as of ``as_of`` (default: now) and store the result.
+
+    ``engagement_since`` (see :func:`~leadgate.scoring.engine.score_leads`) restarts the
+    engagement of recycled leads; a lead whose engagement restarted since the last run counts
+    as touched.
+    """
     as_of = as_of or utc_now()
     started = time.perf_counter()
     last = store.last_scoring_run()
@@ -54,18 +63,17 @@ def run_scoring(
     facts = store.facts()
     if incremental and not reason and last is not None:
         kind = "incremental"
-        keys = rescore_keys(
-            facts, store.touched_lead_keys(int(str(last["max_batch_id"]))), as_of, int(str(last["max_batch_id"]))
-        )
-        store.replace_table("rescore_keys", keys)
+        since_batch = int(str(last["max_batch_id"]))
+        touched = store.touched_lead_keys(since_batch, int(str(last.get("max_lifecycle_seq") or 0)))
+        store.replace_table("rescore_keys", rescore_keys(facts, touched, as_of, since_batch))
         keys = store.backend.table("rescore_keys")
-        store.replace_rows(
-            SCORES_TABLE, stamped(score_leads(facts, playbook, as_of, only_keys=keys), playbook, as_of), keys
-        )
+        scores = score_leads(facts, playbook, as_of, only_keys=keys, engagement_since=engagement_since)
+        store.replace_rows(SCORES_TABLE, stamped(scores, playbook, as_of), keys)
         scored = store.count("rescore_keys")
     else:
         kind = "full"
-        store.replace_table(SCORES_TABLE, stamped(score_leads(facts, playbook, as_of), playbook, as_of))
+        scores = score_leads(facts, playbook, as_of, engagement_since=engagement_since)
+        store.replace_table(SCORES_TABLE, stamped(scores, playbook, as_of))
         scored = store.count(SCORES_TABLE)
     seconds = time.perf_counter() - started
     store.record_scoring_run(
@@ -79,6 +87,7 @@ def run_scoring(
             "leads_scored": scored,
             "seconds": seconds,
             "finished_at": utc_now(),
+            "max_lifecycle_seq": store.last_lifecycle_seq(),
         }
     )
     return ScoringRun(kind, as_of, scored, seconds, playbook.version, reason)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,11 +27,19 @@ from leadgate.store.schema import (
     BOOKKEEPING_TABLES,
     DERIVED_TABLES,
     FACT_TABLES,
+    LIFECYCLE_TABLES,
     SCHEMA_VERSION,
     Columns,
 )
 
-_DUCKDB_TYPES = {"text": "VARCHAR", "int64": "BIGINT", "float64": "DOUBLE", "timestamp": "TIMESTAMP", "bool": "BOOLEAN"}
+_DUCKDB_TYPES = {
+    "text": "VARCHAR",
+    "int64": "BIGINT",
+    "float64": "DOUBLE",
+    "timestamp": "TIMESTAMP",
+    "bool": "BOOLEAN",
+    "date": "DATE",
+}
 
 # Lead keys are dense integers (1..N), so grouping every lead can use DuckDB's perfect hash
 # aggregate up to 2^20 keys instead of its default 2^12: 40% off the main scoring pass at 1M leads.
@@ -110,11 +118,17 @@ class DuckDBStore:
 
     # -- schema ------------------------------------------------------------------------
     def _migrate(self) -> None:
-        for name, columns in {**FACT_TABLES, **DERIVED_TABLES, **BOOKKEEPING_TABLES}.items():
+        for name, columns in {**FACT_TABLES, **LIFECYCLE_TABLES, **DERIVED_TABLES, **BOOKKEEPING_TABLES}.items():
             self._run(f"CREATE TABLE IF NOT EXISTS {name} ({_column_list(columns)})")
+        self._run("CREATE SEQUENCE IF NOT EXISTS lifecycle_seq")
+        for table, columns in BOOKKEEPING_TABLES.items():  # columns added since a table was created
+            for name, kind in columns.items():
+                self._run(f'ALTER TABLE {table} ADD COLUMN IF NOT EXISTS "{name}" {_DUCKDB_TYPES[kind]}')
         found = self._one("SELECT value FROM meta WHERE key = 'schema_version'")
         if found is None:
             self._run("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+        elif int(found[0]) < SCHEMA_VERSION:  # new tables were created above; nothing else changed
+            self._run("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION)])
         elif int(found[0]) > SCHEMA_VERSION:
             raise StoreError(
                 f"{self.path} was written by a newer leadgate (schema {found[0]}); upgrade leadgate to use it"
@@ -149,12 +163,9 @@ class DuckDBStore:
 
     def stage(self, table: str, rows: pa.Table) -> None:
         """Append validated rows to a staging table (their columns in STAGED_COLUMNS order)."""
-        self.con.register("staged_rows", rows)
-        try:
+        with self.registered("staged_rows", rows):
             columns = ", ".join(STAGED_COLUMNS[table])
             self._run(f"INSERT INTO stage_{table} ({columns}) SELECT {columns} FROM staged_rows")
-        finally:
-            self.con.unregister("staged_rows")
 
     def discard_batch(self) -> None:
         for table in STAGED_COLUMNS:
@@ -200,14 +211,25 @@ class DuckDBStore:
         return int(row[0]) if row else 1
 
     @contextmanager
+    def registered(self, name: str, rows: pa.Table) -> Iterator[None]:
+        """In-memory rows visible to SQL as ``name`` for the duration of the block."""
+        self.con.register(name, rows)
+        try:
+            yield
+        finally:
+            with suppress(duckdb.Error):  # an aborted transaction refuses even this
+                self.con.unregister(name)
+
+    @contextmanager
     def transaction(self) -> Iterator[None]:
         self._run("BEGIN TRANSACTION")
         try:
             yield
+            self._run("COMMIT")
         except BaseException:
-            self._run("ROLLBACK")
+            with suppress(duckdb.Error):
+                self.con.execute("ROLLBACK").fetchall()
             raise
-        self._run("COMMIT")
 
     # -- derived tables --------------------------------------------------------------------
     def replace_table(self, name: str, expression: ir.Table) -> None:
@@ -217,11 +239,8 @@ class DuckDBStore:
 
     def replace_table_from_arrow(self, name: str, rows: pa.Table) -> None:
         """Store in-memory rows as a (derived or bookkeeping) table, replacing it."""
-        self.con.register("arrow_rows", rows)
-        try:
+        with self.registered("arrow_rows", rows):
             self._run(f"CREATE OR REPLACE TABLE {_identifier(name)} AS SELECT * FROM arrow_rows")
-        finally:
-            self.con.unregister("arrow_rows")
 
     def export_facts(self, directory: Path) -> list[Path]:
         """Write the fact and identity tables as Parquet files (for Spark or an archive)."""
@@ -249,9 +268,10 @@ class DuckDBStore:
             self._run(f"SET perfect_ht_threshold = {WHOLE_TABLE_HASH_BITS}")
             self._run("DROP TABLE IF EXISTS replacement_keys")
 
-    def touched_lead_keys(self, since_batch: int) -> ir.Table:
-        """The lead keys named by facts of import batches after ``since_batch``."""
-        self._run(sql.TOUCHED_LEAD_KEYS, {"since": since_batch})
+    def touched_lead_keys(self, since_batch: int, since_seq: int) -> ir.Table:
+        """The lead keys named by facts of import batches after ``since_batch``, and the leads
+        whose engagement restarted after lifecycle fact ``since_seq``."""
+        self._run(sql.TOUCHED_LEAD_KEYS, {"since": since_batch, "since_seq": since_seq})
         return self.backend.table("touched_keys")
 
     def record_scoring_run(self, run: dict[str, object]) -> None:
@@ -279,6 +299,10 @@ class DuckDBStore:
         self._run(f"COPY (SELECT {selected} FROM {_identifier(name)}) TO '{quoted}' {options}")
         return self.count(name)
 
+    def last_lifecycle_seq(self) -> int:
+        row = self._one("SELECT coalesce(max(seq), 0) FROM transitions")
+        return int(row[0]) if row else 0
+
     def last_batch_id(self) -> int:
         row = self._one("SELECT coalesce(max(batch_id), 0) FROM imports")
         return int(row[0]) if row else 0
@@ -305,7 +329,7 @@ class DuckDBStore:
 
 
 def _column_list(columns: Columns) -> str:
-    return ", ".join(f"{name} {_DUCKDB_TYPES[kind]}" for name, kind in columns.items())
+    return ", ".join(f'"{name}" {_DUCKDB_TYPES[kind]}' for name, kind in columns.items())
 
 
 def _identifier(name: str) -> str:

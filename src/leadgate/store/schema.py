@@ -22,9 +22,20 @@ Bookkeeping: ``imports`` (one row per import batch), ``scoring_runs``, ``meta``.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+import pyarrow as pa
+
+SCHEMA_VERSION = 2
 
 Columns = dict[str, str]
+
+ARROW_TYPES: dict[str, pa.DataType] = {
+    "text": pa.string(),
+    "int64": pa.int64(),
+    "float64": pa.float64(),
+    "timestamp": pa.timestamp("us"),
+    "bool": pa.bool_(),
+    "date": pa.date32(),
+}
 
 FACT_TABLES: dict[str, Columns] = {
     "events": {
@@ -70,12 +81,95 @@ FACT_TABLES: dict[str, Columns] = {
     },
 }
 
+# The hand-off's facts (see leadgate.lifecycle.facts). ``seq`` orders them across tables;
+# ``fact_id`` is the table's letter and the seq.
+LIFECYCLE_TABLES: dict[str, Columns] = {
+    "transitions": {
+        "fact_id": "text",
+        "seq": "int64",
+        "lead_key": "int64",
+        "source": "text",
+        "target": "text",
+        "cause": "text",
+        "detail": "text",
+        "actor": "text",
+        "at": "timestamp",
+        "playbook_version": "int64",
+        "score": "float64",
+        "fit": "float64",
+        "engagement": "float64",
+        "contributions": "text",
+        "cool_off_until": "timestamp",
+        "reset_engagement": "bool",
+    },
+    "assignments": {
+        "fact_id": "text",
+        "seq": "int64",
+        "lead_key": "int64",
+        "owner": "text",
+        "team": "text",
+        "queue": "text",
+        "rule": "text",
+        "method": "text",
+        "reason": "text",
+        "at": "timestamp",
+        "due_at": "timestamp",
+        "cause": "text",
+    },
+    "decisions": {
+        "fact_id": "text",
+        "seq": "int64",
+        "lead_key": "int64",
+        "kind": "text",
+        "actor": "text",
+        "at": "timestamp",
+        "reason": "text",
+        "note": "text",
+        "checklist": "text",
+        "duplicate_of": "text",
+        "source": "text",
+    },
+    "sla_breaches": {
+        "fact_id": "text",
+        "seq": "int64",
+        "lead_key": "int64",
+        "owner": "text",
+        "due_at": "timestamp",
+        "at": "timestamp",
+        "action": "text",
+    },
+    "absences": {
+        "fact_id": "text",
+        "rep": "text",
+        "start_date": "date",
+        "end_date": "date",
+        "recorded_at": "timestamp",
+        "cancelled": "bool",  # a later fact that cancels the absence with the same rep and dates
+    },
+}
+
 DERIVED_TABLES: dict[str, Columns] = {
     "person_keys": {
         "id_kind": "text",  # user or anonymous
         "id_value": "text",
         "lead_key": "int64",
         "first_key": "int64",  # the key this id was given first; the lead's id is the user id whose first_key is its key
+    },
+    # Each lead's current hand-off state: the fold of its lifecycle facts (leads never moved have no row).
+    "lead_state": {
+        "lead_key": "int64",
+        "stage": "text",
+        "since": "timestamp",
+        "version": "int64",
+        "episode": "int64",
+        "owner": "text",
+        "team": "text",
+        "queue": "text",
+        "assigned_at": "timestamp",
+        "due_at": "timestamp",
+        "breached": "bool",
+        "cool_off_until": "timestamp",
+        "engagement_since": "timestamp",
     },
 }
 
@@ -101,6 +195,7 @@ BOOKKEEPING_TABLES: dict[str, Columns] = {
         "leads_scored": "int64",
         "seconds": "float64",
         "finished_at": "timestamp",
+        "max_lifecycle_seq": "int64",  # the last lifecycle fact the run took into account
     },
 }
 

@@ -129,4 +129,5 @@ CREATE OR REPLACE TEMP TABLE touched_keys AS
 SELECT lead_key FROM events WHERE batch_id > $since AND lead_key IS NOT NULL
 UNION SELECT entity_key FROM traits WHERE batch_id > $since AND entity_key IS NOT NULL
 UNION SELECT entity_key FROM identities WHERE batch_id > $since AND entity_key IS NOT NULL
+UNION SELECT lead_key FROM transitions WHERE reset_engagement AND seq > $since_seq
 """

@@ -1,0 +1,245 @@
+"""The hand-off's facts in DuckDB: append them with the lead states they lead to, atomically.
+
+:meth:`LifecycleStore.record` is the only writer. In one transaction it reads the states of
+the leads concerned, checks the versions the caller saw (a stale view is a
+:class:`~leadgate.lifecycle.decisions.Conflict`), appends the facts and writes the new states.
+Two transactions that change one lead at once collide in DuckDB; the loser gets a Conflict,
+so exactly one decision wins. Facts about different leads never collide.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, fields
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from leadgate.domain.stages import Stage
+from leadgate.errors import StoreError
+from leadgate.lifecycle.decisions import Conflict
+from leadgate.lifecycle.facts import (
+    AssignmentFact,
+    BreachFact,
+    DecisionFact,
+    Fact,
+    LeadState,
+    TransitionFact,
+    apply,
+)
+from leadgate.lifecycle.machine import Cause
+from leadgate.routing.assign import Absence
+from leadgate.store.duckdb_store import DuckDBStore
+from leadgate.store.schema import ARROW_TYPES, DERIVED_TABLES, LIFECYCLE_TABLES
+
+TABLE_OF: dict[type, tuple[str, str]] = {
+    TransitionFact: ("transitions", "t"),
+    AssignmentFact: ("assignments", "a"),
+    DecisionFact: ("decisions", "d"),
+    BreachFact: ("sla_breaches", "b"),
+}
+_STATE_COLUMNS = list(DERIVED_TABLES["lead_state"])
+
+
+class LifecycleStore:
+    """Lifecycle facts and lead states of one DuckDB store."""
+
+    def __init__(self, store: DuckDBStore) -> None:
+        self.store = store
+
+    # -- reading ---------------------------------------------------------------------------
+    def states(self, lead_keys: Iterable[int] | None = None) -> dict[int, LeadState]:
+        """The current state of these leads (all leads that ever moved when None)."""
+        if lead_keys is None:
+            rows = self.store._run(f"SELECT {', '.join(_STATE_COLUMNS)} FROM lead_state")
+        else:
+            keys = sorted(set(lead_keys))
+            if not keys:
+                return {}
+            rows = self._rows_for_keys("lead_state", _STATE_COLUMNS, keys)
+        return {row[0]: _state(row) for row in rows}
+
+    def state(self, lead_key: int) -> LeadState:
+        return self.states([lead_key]).get(lead_key, LeadState(lead_key))
+
+    def _rows_for_keys(self, table: str, columns: list[str], keys: list[int]) -> list[tuple[Any, ...]]:
+        with self.store.registered("wanted_keys", _keys_table(keys)):
+            return self.store._run(
+                f"SELECT {', '.join('t.' + c for c in columns)} FROM {table} t SEMI JOIN wanted_keys w USING (lead_key)"
+            )
+
+    def facts_of(self, lead_key: int) -> list[Fact]:
+        """A lead's lifecycle facts in the order they were recorded."""
+        found: list[tuple[int, Fact]] = []
+        for fact_type, (table, _) in TABLE_OF.items():
+            names = [field.name for field in fields(fact_type)]
+            rows = self.store._run(f"SELECT seq, {_quoted(names)} FROM {table} WHERE lead_key = ?", [lead_key])
+            found += [(row[0], _fact(fact_type, dict(zip(names, row[1:], strict=True)))) for row in rows]
+        return [fact for _, fact in sorted(found, key=lambda pair: pair[0])]
+
+    def facts_by_lead(self) -> dict[int, list[Fact]]:
+        """Every lead's lifecycle facts, in order (to rebuild or check the states)."""
+        found: dict[int, list[tuple[int, Fact]]] = {}
+        for fact_type, (table, _) in TABLE_OF.items():
+            names = [field.name for field in fields(fact_type)]
+            for row in self.store._run(f"SELECT seq, {_quoted(names)} FROM {table}"):
+                fact = _fact(fact_type, dict(zip(names, row[1:], strict=True)))
+                found.setdefault(fact.lead_key, []).append((row[0], fact))
+        return {key: [fact for _, fact in sorted(pairs, key=lambda pair: pair[0])] for key, pairs in found.items()}
+
+    # -- writing ---------------------------------------------------------------------------
+    def record(self, facts: Sequence[Fact], expected: Mapping[int, int] | None = None) -> dict[int, LeadState]:
+        """Append facts and the states they lead to, all or nothing; return the new states.
+
+        ``expected`` maps a lead key to the version the caller based its facts on.
+        """
+        if not facts:
+            return {}
+        keys = sorted({fact.lead_key for fact in facts})
+        try:
+            with self.store.transaction():
+                current = self._states_or_new(keys)
+                for key, version in (expected or {}).items():
+                    if current[key].version != version:
+                        raise Conflict(
+                            f"the lead changed while this was decided (version {version}, now "
+                            f"{current[key].version}: {current[key].stage}); look again"
+                        )
+                states = dict(current)
+                for fact in facts:
+                    states[fact.lead_key] = apply(states[fact.lead_key], fact)
+                self._append(facts)
+                self._write_states([states[key] for key in keys])
+        except StoreError as exc:
+            if isinstance(exc.__cause__, duckdb.TransactionException):
+                raise Conflict("someone else acted on this lead at the same moment; look again") from None
+            raise
+        return {key: states[key] for key in keys}
+
+    def _states_or_new(self, keys: list[int]) -> dict[int, LeadState]:
+        found = self.states(keys)
+        return {key: found.get(key, LeadState(key)) for key in keys}
+
+    def _append(self, facts: Sequence[Fact]) -> None:
+        seqs = iter(row[0] for row in self.store._run(f"SELECT nextval('lifecycle_seq') FROM range({len(facts)})"))
+        by_table: dict[str, list[dict[str, Any]]] = {}
+        for fact in facts:
+            table, letter = TABLE_OF[type(fact)]
+            seq = next(seqs)
+            by_table.setdefault(table, []).append({"fact_id": f"{letter}{seq}", "seq": seq, **_row(fact)})
+        for table, rows in by_table.items():
+            self._insert(table, rows)
+
+    def _insert(self, table: str, rows: list[dict[str, Any]]) -> None:
+        columns = LIFECYCLE_TABLES[table] if table in LIFECYCLE_TABLES else DERIVED_TABLES[table]
+        schema = pa.schema([(name, ARROW_TYPES[kind]) for name, kind in columns.items()])
+        data = pa.table({name: [row.get(name) for row in rows] for name in columns}, schema=schema)
+        with self.store.registered("new_rows", data):
+            self.store._run(f"INSERT INTO {table} SELECT * FROM new_rows")
+
+    def _write_states(self, states: list[LeadState]) -> None:
+        keys = [state.lead_key for state in states]
+        with self.store.registered("changed_keys", _keys_table(keys)):
+            self.store._run("DELETE FROM lead_state WHERE lead_key IN (SELECT lead_key FROM changed_keys)")
+        self._insert("lead_state", [_state_row(state) for state in states])
+
+    def rebuild_states(self) -> int:
+        """Recompute every lead state from the facts (derived data: safe to run any time)."""
+        from leadgate.lifecycle.facts import fold
+
+        states = [fold(key, facts) for key, facts in self.facts_by_lead().items()]
+        with self.store.transaction():
+            self.store._run("DELETE FROM lead_state")
+            if states:
+                self._insert("lead_state", [_state_row(state) for state in states])
+        return len(states)
+
+    # -- absences --------------------------------------------------------------------------
+    def absences(self) -> list[Absence]:
+        """Absences in force (a cancellation fact removes the absence with the same rep and dates)."""
+        rows = self.store._run(
+            """SELECT rep, start_date, end_date FROM absences GROUP BY rep, start_date, end_date
+               HAVING bool_or(cancelled) IS NOT TRUE ORDER BY rep, start_date"""
+        )
+        return [Absence(rep, start, end) for rep, start, end in rows]
+
+    def record_absence(self, absence: Absence, at: dt.datetime, cancelled: bool = False) -> None:
+        seq = self.store._run("SELECT nextval('lifecycle_seq')")[0][0]
+        self._insert(
+            "absences",
+            [
+                {
+                    "fact_id": f"x{seq}",
+                    "rep": absence.rep,
+                    "start_date": absence.start,
+                    "end_date": absence.end,
+                    "recorded_at": at,
+                    "cancelled": cancelled,
+                }
+            ],
+        )
+
+    # -- routing inputs --------------------------------------------------------------------
+    def open_leads_by_owner(self) -> dict[str, int]:
+        rows = self.store._run(
+            "SELECT owner, count(*) FROM lead_state WHERE stage IN ('sal_pending', 'sal') AND owner IS NOT NULL GROUP BY owner"
+        )
+        return {owner: int(count) for owner, count in rows}
+
+    def last_assigned_by_team(self, method: str) -> dict[str, str]:
+        rows = self.store._run(
+            "SELECT team, arg_max(owner, seq) FROM assignments WHERE method = ? AND team IS NOT NULL GROUP BY team",
+            [method],
+        )
+        return {team: owner for team, owner in rows}
+
+    def assigned_counts_by_team(self, method: str) -> dict[str, dict[str, int]]:
+        rows = self.store._run(
+            "SELECT team, owner, count(*) FROM assignments WHERE method = ? AND team IS NOT NULL GROUP BY team, owner",
+            [method],
+        )
+        counts: dict[str, dict[str, int]] = {}
+        for team, owner, count in rows:
+            counts.setdefault(team, {})[owner] = int(count)
+        return counts
+
+
+def _keys_table(keys: list[int]) -> pa.Table:
+    return pa.table({"lead_key": pa.array(keys, pa.int64())})
+
+
+def _quoted(names: Iterable[str]) -> str:
+    return ", ".join(f'"{name}"' for name in names)
+
+
+def _row(fact: Fact) -> dict[str, Any]:
+    row = asdict(fact)
+    for name, value in row.items():
+        if isinstance(value, (Stage, Cause)):
+            row[name] = value.value
+    return row
+
+
+def _fact(fact_type: type, values: dict[str, Any]) -> Fact:
+    if fact_type is TransitionFact:
+        values = {
+            **values,
+            "source": Stage(values["source"]),
+            "target": Stage(values["target"]),
+            "cause": Cause(values["cause"]),
+        }
+    return fact_type(**values)  # type: ignore[no-any-return]
+
+
+def _state(row: tuple[Any, ...]) -> LeadState:
+    values = dict(zip(_STATE_COLUMNS, row, strict=True))
+    values["stage"] = Stage(values["stage"])
+    return LeadState(**values)
+
+
+def _state_row(state: LeadState) -> dict[str, Any]:
+    row = asdict(state)
+    row["stage"] = state.stage.value
+    return row
