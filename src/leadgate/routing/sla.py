@@ -1,0 +1,31 @@
+"""SLA deadlines from the playbook: business time in its zone, hours and holidays."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from leadgate.playbook.fields import Duration
+from leadgate.playbook.model import PlaybookModel
+from leadgate.routing.business_time import BusinessCalendar, add_business_minutes
+
+
+def calendar_of(playbook: PlaybookModel) -> BusinessCalendar:
+    """The playbook's working calendar."""
+    start, end = playbook.business_hours.bounds()
+    return BusinessCalendar(
+        timezone=playbook.timezone,
+        days=frozenset(playbook.business_hours.days),
+        start=start,
+        end=end,
+        holidays=frozenset(playbook.holidays),
+    )
+
+
+def deadline(playbook: PlaybookModel, assigned_at: dt.datetime) -> dt.datetime | None:
+    """When the SAL decision is due for a lead assigned at ``assigned_at`` (None without an SLA)."""
+    sla: Duration | None = playbook.stages.sal.sla
+    if sla is None or not playbook.stages.sal.enabled:
+        return None
+    if sla.business:
+        return add_business_minutes(calendar_of(playbook), assigned_at, sla.minutes)
+    return assigned_at + dt.timedelta(minutes=sla.minutes)
