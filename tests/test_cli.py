@@ -96,8 +96,13 @@ def test_score_leads_explain_and_export(workspace: Path, capsys: pytest.CaptureF
 
 def test_leads_by_stage_and_top(workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run(capsys, "-w", str(workspace), "score", "--as-of", "2026-11-21")
-    _, out, _ = run(capsys, "-w", str(workspace), "leads", "--stage", "mql", "--json")
-    assert [lead["lead_id"] for lead in json.loads(out)] == ["ann"]  # fit 60, engagement >= 40 (demo)
+    _, out, _ = run(capsys, "-w", str(workspace), "leads", "--stage", "inquiry", "--json")
+    inquiries = json.loads(out)
+    assert "ann" in [lead["lead_id"] for lead in inquiries]  # scoring alone moves nobody
+    assert [lead["lead_id"] for lead in inquiries if lead["qualifies_as"] == "mql"] == ["ann"]  # fit 60, demo
+    run(capsys, "-w", str(workspace), "cycle", "--as-of", "2026-11-21")
+    _, out, _ = run(capsys, "-w", str(workspace), "leads", "--stage", "sal_pending", "--json")
+    assert [(lead["lead_id"], lead["owner"]) for lead in json.loads(out)] == [("ann", "farah")]  # smb, least loaded: all at 0, first member
     _, out, _ = run(capsys, "-w", str(workspace), "leads", "--top", "1", "--json")
     assert len(json.loads(out)) == 1
 

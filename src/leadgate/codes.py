@@ -34,4 +34,5 @@ CODES: dict[str, str] = {
     "IM005": "value of the wrong type",
     "IM006": "not a JSON object",
     "IM007": "row width differs from the header",
+    "IM008": "an outcome the lead's stage does not allow",
 }

@@ -12,9 +12,11 @@ from leadgate.cli.output import byte_progress, console, print_json
 from leadgate.domain.traits import TraitType
 from leadgate.errors import PlaybookInvalid
 from leadgate.ingest.importer import ImportKind, ImportOptions, ImportReport, import_file
+from leadgate.ingest.outcomes import read_outcomes
 from leadgate.ingest.readers import check_readable, detect_format, total_size
 from leadgate.ingest.tables import ColumnMap
 from leadgate.playbook.scopes import trait_declarations
+from leadgate.service.decisions import apply_outcomes
 from leadgate.workspace import Workspace
 
 MAP_HELP = "Map a column: TARGET=SOURCE (e.g. lead_id='Contact ID'); repeat the option or separate pairs with commas."
@@ -127,3 +129,23 @@ def import_accounts(
 ) -> None:
     """Import accounts: each column becomes an account trait (employees, industry, country, owner...)."""
     _run(ctx, "accounts", file, column_map, skip_invalid, as_json)
+
+
+@import_app.command("outcomes")
+def import_outcomes(
+    ctx: typer.Context,
+    file: Path = typer.Argument(
+        ..., help="A CSV (or Parquet) file with a header: lead_id and outcome + at, or won_at/lost_at/opportunity_at."
+    ),
+    column_map: list[str] = typer.Option([], "--map", help=MAP_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Record outcomes from a CRM export (opportunity, won, lost). Every row must fit the lead's stage
+    (only an SQL or an opportunity can be won or lost); a file with a bad row records nothing."""
+    workspace = state(ctx).workspace()
+    rows = read_outcomes(file, ColumnMap.parse(column_map))
+    recorded = apply_outcomes(workspace.store, workspace.playbook(), rows, str(file))
+    if as_json:
+        print_json({"file": str(file), "outcomes_recorded": recorded})
+        return
+    console.print(f"{file}: {recorded:,} outcomes recorded.", highlight=False)

@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 import ibis
+import ibis.expr.types as ir
 from pydantic import BaseModel
 from rich.table import Table
 
@@ -26,7 +27,9 @@ class LeadScore(BaseModel):
     fit: float
     engagement: float
     score: float
-    stage: str
+    stage: str  # where the lead stands in the lifecycle
+    qualifies_as: str  # where its conditions point: inquiry, mql or pql
+    owner: str | None
     scores: dict[str, float]
     product: dict[str, int]
     account_score: float | None
@@ -35,8 +38,17 @@ class LeadScore(BaseModel):
     playbook_version: int
 
 
-def stage_counts(store: DuckDBStore) -> dict[str, int]:
+def with_lifecycle(store: DuckDBStore) -> ir.Table:
+    """The latest scores with each lead's lifecycle stage and owner (``inquiry`` if it never moved)."""
     scores = store.backend.table(SCORES_TABLE)
+    state = store.backend.table("lead_state").select("lead_key", "stage", "owner")
+    state = state.rename(state_key="lead_key")
+    joined = scores.left_join(state, scores.lead_key == state.state_key).drop("state_key")
+    return joined.mutate(stage=joined.stage.fill_null("inquiry"))
+
+
+def stage_counts(store: DuckDBStore) -> dict[str, int]:
+    scores = with_lifecycle(store)
     counts = scores.group_by("stage").aggregate(leads=scores.count()).to_pyarrow().to_pylist()
     found = {row["stage"]: int(row["leads"]) for row in counts}
     return {stage: found[stage] for stage in STAGE_NAMES if stage in found}
@@ -46,7 +58,7 @@ def scored_leads(store: DuckDBStore, playbook: Playbook, stage: str | None, top:
     """The best-scored leads (of one stage), highest score first."""
     if not store.has_table(SCORES_TABLE):
         raise UserError("no scores yet: run 'leadgate score' first")
-    scores = store.backend.table(SCORES_TABLE)
+    scores = with_lifecycle(store)
     if stage is not None:
         scores = scores.filter(scores.stage == stage)
     rows = scores.order_by([ibis.desc("score"), "lead_id"]).limit(top).to_pyarrow().to_pylist()
@@ -65,6 +77,8 @@ def _lead_score(row: dict[str, Any], playbook: Playbook) -> LeadScore:
         engagement=row["engagement"],
         score=row["score"],
         stage=row["stage"],
+        qualifies_as=row["qualifies_as"],
+        owner=row.get("owner"),
         scores={name: row[score_column(name)] for name in named},
         product={name: int(row[f"product_{name}"]) for name in product.signals if f"product_{name}" in row}
         if product

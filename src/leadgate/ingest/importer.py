@@ -25,11 +25,11 @@ from leadgate.ingest.rows import EventRow, Row, RowProblem, TraitRow
 from leadgate.ingest.segment import message_rows, parse_json_line
 from leadgate.ingest.tables import ColumnMap, account_rows, flat_event_rows, lead_rows
 from leadgate.store.duckdb_store import STAGED_COLUMNS, BatchResult, DuckDBStore
+from leadgate.store.schema import ARROW_TYPES
 
 ImportKind = Literal["events", "leads", "accounts"]
 STAGE_EVERY = 50_000
 MAX_ISSUES_KEPT = 1_000
-_ARROW_TYPES = {"text": pa.string(), "int64": pa.int64(), "timestamp": pa.timestamp("us"), "float64": pa.float64()}
 
 
 @dataclass
@@ -170,7 +170,7 @@ def _to_arrow(table: str, numbered: list[_Numbered]) -> pa.Table:
                 data[name].append(getattr(item.row, name))
             else:  # line (events) or seq (traits, identities): the row's place in the file
                 data[name].append(item.line)
-    schema = pa.schema([(name, _ARROW_TYPES[kind]) for name, kind in columns.items()])
+    schema = pa.schema([(name, ARROW_TYPES[kind]) for name, kind in columns.items()])
     return pa.table(data, schema=schema)
 
 

@@ -14,6 +14,7 @@ from leadgate.scoring.events import EventPlan
 from leadgate.scoring.explain import Explanation, build_explanation
 from leadgate.scoring.snapshots import account_membership
 from leadgate.store.duckdb_store import DuckDBStore
+from leadgate.store.lifecycle_store import LifecycleStore
 
 
 def explain_lead(store: DuckDBStore, playbook: Playbook, lead_id: str, as_of: dt.datetime) -> Explanation:
@@ -33,4 +34,5 @@ def explain_lead(store: DuckDBStore, playbook: Playbook, lead_id: str, as_of: dt
         score_leads(facts, playbook, as_of, only_keys=keys).filter(ibis._.lead_key == lead_key).to_pyarrow().to_pylist()
     )
     evidence = EventPlan(playbook, facts, as_of).evidence(single).to_pyarrow().to_pylist()
-    return build_explanation(playbook, rows[0], evidence[0] if evidence else {}, as_of)
+    stage = LifecycleStore(store).state(lead_key).stage
+    return build_explanation(playbook, rows[0], evidence[0] if evidence else {}, as_of, stage.value)

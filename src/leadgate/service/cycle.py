@@ -1,0 +1,295 @@
+"""The qualification cycle: score, move, route, check SLAs. Idempotent.
+
+``leadgate cycle`` (and, later, the server's worker) runs :func:`run_cycle`:
+
+1. score the leads touched since the last run (incrementally);
+2. move every lead whose playbook condition holds: inquiry or recycled (after its cool-off)
+   to MQL or PQL, accepted (SAL) to SQL;
+3. route every MQL and PQL without an owner, and start its SLA clock;
+4. for every lead awaiting acceptance past its deadline, record the breach and do what the
+   playbook says (reassign, escalate to the manager, or recycle).
+
+Each step reads the current states and adds only what is missing, so a second run at the
+same moment adds nothing. Every move is a fact with its cause and the score at that moment.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import ibis
+
+from leadgate.domain.stages import Stage
+from leadgate.lifecycle.facts import SYSTEM_ACTOR, AssignmentFact, BreachFact, Fact, LeadState, TransitionFact
+from leadgate.lifecycle.machine import Cause, transitions_for
+from leadgate.lifecycle.qualify import rule_transition
+from leadgate.playbook.compiled import Playbook
+from leadgate.routing.assign import Assignment, RoutingState, route
+from leadgate.routing.sla import deadline
+from leadgate.scoring.engine import ACCOUNT_PREFIX, routing_column
+from leadgate.service.moments import engagement_restarts, moment_of
+from leadgate.service.scoring import SCORES_TABLE, ScoringRun, run_scoring, utc_now
+from leadgate.store.duckdb_store import DuckDBStore
+from leadgate.store.lifecycle_store import LifecycleStore
+
+
+@dataclass(frozen=True)
+class CycleReport:
+    as_of: dt.datetime
+    scoring: ScoringRun
+    qualified: int  # leads that became MQL or PQL (re-qualifications included)
+    requalified: int
+    sql: int
+    assigned: int
+    to_manager_queue: int
+    breaches: int
+
+
+def run_cycle(
+    store: DuckDBStore, playbook: Playbook, as_of: dt.datetime | None = None, full: bool = False
+) -> CycleReport:
+    """One qualification cycle as of ``as_of`` (default: now).
+
+    Scoring is incremental unless ``full``: a full rescoring also catches what time alone
+    changes (decay, windows that close), and is what a replay of history needs.
+    """
+    as_of = as_of or utc_now()
+    lifecycle = LifecycleStore(store)
+    scoring = run_scoring(store, playbook, as_of, incremental=not full, engagement_since=engagement_restarts(store))
+    moved = _move_by_rules(store, lifecycle, playbook, as_of)
+    assignments = _route_unassigned(store, lifecycle, playbook, as_of)
+    breaches = _check_slas(store, lifecycle, playbook, as_of)
+    qualified = [fact for fact in moved if fact.target in (Stage.MQL, Stage.PQL)]
+    return CycleReport(
+        as_of=as_of,
+        scoring=scoring,
+        qualified=len(qualified),
+        requalified=sum(1 for fact in qualified if fact.source == Stage.RECYCLED),
+        sql=sum(1 for fact in moved if fact.target == Stage.SQL),
+        assigned=sum(1 for fact in assignments if fact.queue == "rep"),
+        to_manager_queue=sum(1 for fact in assignments if fact.queue == "manager"),
+        breaches=breaches,
+    )
+
+
+def _scored_rows(store: DuckDBStore, condition: Any) -> list[dict[str, Any]]:
+    """Scored leads joined with their lifecycle state, those for which ``condition`` holds."""
+    scores = store.backend.table(SCORES_TABLE)
+    state = store.backend.table("lead_state")
+    state = state.rename(state_key="lead_key")
+    joined = scores.left_join(state, scores.lead_key == state.state_key)
+    return joined.filter(condition(joined)).to_pyarrow().to_pylist()
+
+
+def _move_by_rules(
+    store: DuckDBStore, lifecycle: LifecycleStore, playbook: Playbook, as_of: dt.datetime
+) -> list[TransitionFact]:
+    flags = [f"q_{name}" for name in playbook.stage_conditions()]
+
+    def candidates(table: Any) -> Any:
+        stage = table.stage.fill_null("inquiry")
+        any_flag = ibis.literal(False)
+        for flag in flags:
+            any_flag = any_flag | table[flag]
+        ready = (stage == "inquiry") | (
+            (stage == "recycled") & (table.cool_off_until.isnull() | (table.cool_off_until <= as_of))
+        )
+        wants_sql = (stage == "sal") & table["q_sql"] if "q_sql" in flags else ibis.literal(False)
+        return (ready & any_flag) | wants_sql
+
+    facts: list[Fact] = []
+    expected: dict[int, int] = {}
+    for row in _scored_rows(store, candidates):
+        state = _state_of(row)
+        names = {flag[2:]: bool(row[flag]) for flag in flags}
+        score = {**row, "contributions": moment_of(row, playbook).contributions}
+        fact = rule_transition(state, names, playbook.model, playbook.version, as_of, score)
+        if fact is not None:
+            facts.append(fact)
+            expected[state.lead_key] = state.version
+    lifecycle.record(facts, expected)
+    return [fact for fact in facts if isinstance(fact, TransitionFact)]
+
+
+def _route_unassigned(
+    store: DuckDBStore, lifecycle: LifecycleStore, playbook: Playbook, as_of: dt.datetime
+) -> list[AssignmentFact]:
+    if not playbook.model.routing:
+        return []
+    rows = _scored_rows(store, lambda table: table.stage.isin(["mql", "pql"]) & table.owner.isnull())
+    state = routing_state(lifecycle)
+    facts: list[Fact] = []
+    assignments: list[AssignmentFact] = []
+    expected: dict[int, int] = {}
+    for row in sorted(rows, key=lambda row: (-(row["score"] or 0), row["lead_key"])):
+        lead = _state_of(row)
+        assignment = route(
+            playbook.model, _route_flags(row, playbook), row.get(f"{ACCOUNT_PREFIX}owner"), state, as_of.date()
+        )
+        state = state.after(assignment)
+        assigned, moved = _assignment_facts(lead, assignment, playbook, as_of, row, "routing")
+        facts += [assigned, moved]
+        assignments.append(assigned)
+        expected[lead.lead_key] = lead.version
+    lifecycle.record(facts, expected)
+    return assignments
+
+
+def routing_state(lifecycle: LifecycleStore) -> RoutingState:
+    """Loads, rotations and absences as the facts say now."""
+    return RoutingState(
+        open_leads=lifecycle.open_leads_by_owner(),
+        last_assigned=lifecycle.last_assigned_by_team("round_robin"),
+        assigned_counts=lifecycle.assigned_counts_by_team("weighted"),
+        absences=lifecycle.absences(),
+    )
+
+
+def _route_flags(row: dict[str, Any], playbook: Playbook) -> list[bool]:
+    return [
+        bool(row.get(routing_column(index))) if rule.when is not None else True
+        for index, rule in enumerate(playbook.model.routing)
+    ]
+
+
+def _assignment_facts(
+    lead: LeadState,
+    assignment: Assignment,
+    playbook: Playbook,
+    as_of: dt.datetime,
+    row: dict[str, Any],
+    cause: str,
+) -> tuple[AssignmentFact, TransitionFact]:
+    queue = "manager" if assignment.method == "manager_queue" else "rep"
+    sal = playbook.model.stages.sal.enabled
+    due = deadline(playbook.model, as_of) if sal and queue == "rep" else None
+    assigned = AssignmentFact(
+        lead_key=lead.lead_key,
+        owner=assignment.owner,
+        team=assignment.team,
+        queue=queue,
+        rule=assignment.rule,
+        method=assignment.method,
+        reason=assignment.reason,
+        at=as_of,
+        due_at=due,
+        cause=cause,
+    )
+    target = Stage.SAL_PENDING if sal else Stage.SAL
+    where = f"{assignment.owner}'s queue" if queue == "rep" else f"the manager's queue ({assignment.owner})"
+    moment = moment_of(row, playbook)
+    moved = TransitionFact(
+        lead_key=lead.lead_key,
+        source=lead.stage,
+        target=target,
+        cause=Cause.ROUTING,
+        detail=f"routed to {where} by “{assignment.rule}” ({assignment.reason})",
+        actor=SYSTEM_ACTOR,
+        at=as_of,
+        playbook_version=playbook.version,
+        score=moment.score,
+        fit=moment.fit,
+        engagement=moment.engagement,
+        contributions=moment.contributions,
+    )
+    return assigned, moved
+
+
+def _check_slas(store: DuckDBStore, lifecycle: LifecycleStore, playbook: Playbook, as_of: dt.datetime) -> int:
+    late = _scored_rows(
+        store,
+        lambda table: (
+            (table.stage == "sal_pending")
+            & table.due_at.notnull()
+            & (table.due_at <= as_of)
+            & ~table.breached.fill_null(False)
+        ),
+    )
+    if not late:
+        return 0
+    action = playbook.model.stages.sal.on_sla_breach
+    table = transitions_for(playbook.model.stages.pql is not None, playbook.model.stages.sal.enabled)
+    state = routing_state(lifecycle)
+    facts: list[Fact] = []
+    expected: dict[int, int] = {}
+    for row in sorted(late, key=lambda row: row["lead_key"]):
+        lead = _state_of(row)
+        owner = lead.owner or ""
+        facts.append(BreachFact(lead.lead_key, owner, lead.due_at or as_of, as_of, action))
+        expected[lead.lead_key] = lead.version
+        if action == "recycle":
+            facts.append(_sla_recycle(lead, playbook, as_of, row, table))
+            continue
+        if action == "reassign":
+            without_owner = RoutingState(
+                state.open_leads, state.last_assigned, state.assigned_counts, state.absences, frozenset({owner})
+            )
+            assignment = route(
+                playbook.model,
+                _route_flags(row, playbook),
+                row.get(f"{ACCOUNT_PREFIX}owner"),
+                without_owner,
+                as_of.date(),
+            )
+        else:
+            assignment = _escalation(playbook, lead, owner)
+        state = state.after(assignment)
+        assigned, _ = _assignment_facts(lead, assignment, playbook, as_of, row, f"sla_{action}")
+        facts.append(assigned)
+    lifecycle.record(facts, expected)
+    return len(late)
+
+
+def _escalation(playbook: Playbook, lead: LeadState, owner: str) -> Assignment:
+    teams = playbook.model.teams
+    team = lead.team if lead.team in teams else next((name for name, t in teams.items() if owner in t.members), None)
+    manager = teams[team].manager if team else owner
+    return Assignment(manager, team, -1, "SLA escalation", "manager_queue", f"{owner} did not decide in time")
+
+
+def _sla_recycle(
+    lead: LeadState, playbook: Playbook, as_of: dt.datetime, row: dict[str, Any], table: Any
+) -> TransitionFact:
+    from leadgate.lifecycle.machine import check_transition
+
+    check_transition(table, Stage.SAL_PENDING, Stage.RECYCLED, Cause.SLA)
+    moment = moment_of(row, playbook)
+    return TransitionFact(
+        lead_key=lead.lead_key,
+        source=Stage.SAL_PENDING,
+        target=Stage.RECYCLED,
+        cause=Cause.SLA,
+        detail=f"nobody decided by {lead.due_at:%Y-%m-%d %H:%M} UTC: back to nurture",
+        actor=SYSTEM_ACTOR,
+        at=as_of,
+        playbook_version=playbook.version,
+        score=moment.score,
+        fit=moment.fit,
+        engagement=moment.engagement,
+        contributions=moment.contributions,
+        cool_off_until=as_of,
+        reset_engagement=playbook.model.stages.recycle.reset_engagement,
+    )
+
+
+def _state_of(row: dict[str, Any]) -> LeadState:
+    """The lifecycle state carried by a scored row joined with ``lead_state``."""
+    if row.get("stage") is None:
+        return LeadState(row["lead_key"])
+    return LeadState(
+        lead_key=row["lead_key"],
+        stage=Stage(row["stage"]),
+        since=row.get("since"),
+        version=int(row.get("version") or 0),
+        episode=int(row.get("episode") or 0),
+        owner=row.get("owner"),
+        team=row.get("team"),
+        queue=row.get("queue"),
+        assigned_at=row.get("assigned_at"),
+        due_at=row.get("due_at"),
+        breached=bool(row.get("breached")),
+        cool_off_until=row.get("cool_off_until"),
+        engagement_since=row.get("engagement_since"),
+    )

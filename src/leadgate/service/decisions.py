@@ -1,0 +1,93 @@
+"""Applying sales decisions: check, record, and answer with the lead's new state.
+
+One path for every decision, whoever makes it (the CLI, the simulator, later the API and the
+web app, a CRM export of outcomes): :func:`apply_decision` reads the lead's state, lets the
+pure :func:`~leadgate.lifecycle.decisions.decide` check it and make the facts, and records
+them only if the lead has not changed meanwhile.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from leadgate.errors import InputError, Issue, NotFound, UserError
+from leadgate.lifecycle.decisions import IMPORT_ACTOR, Context, Decision, decide
+from leadgate.lifecycle.facts import DecisionFact, Fact, LeadState, apply
+from leadgate.lifecycle.machine import transitions_for
+from leadgate.playbook.compiled import Playbook
+from leadgate.service.moments import moment_of, score_row
+from leadgate.store.duckdb_store import DuckDBStore
+from leadgate.store.lifecycle_store import LifecycleStore
+
+
+def lead_key_of(store: DuckDBStore, lead_id: str) -> int:
+    """The key of a lead id, or :class:`NotFound`."""
+    row = store._one(
+        "SELECT lead_key FROM person_keys WHERE id_kind = 'user' AND id_value = ? AND first_key = lead_key", [lead_id]
+    )
+    if row is None:
+        raise NotFound(f"no lead with the id {lead_id!r} (see 'leadgate leads')")
+    return int(row[0])
+
+
+def context_for(store: DuckDBStore, playbook: Playbook, lead_key: int | None = None) -> Context:
+    model = playbook.model
+    lifecycle = LifecycleStore(store)
+    moment = moment_of(score_row(store, lead_key), playbook) if lead_key is not None else None
+    context = Context(
+        playbook=model,
+        playbook_version=playbook.version,
+        table=transitions_for(model.stages.pql is not None, model.stages.sal.enabled),
+        absences=lifecycle.absences(),
+    )
+    return replace(context, moment=moment) if moment is not None else context
+
+
+def apply_decision(store: DuckDBStore, playbook: Playbook, decision: Decision) -> LeadState:
+    """Check and record one decision; the lead's new state."""
+    lead_key = lead_key_of(store, decision.lead_id)
+    if decision.duplicate_of is not None:
+        lead_key_of(store, decision.duplicate_of)
+    lifecycle = LifecycleStore(store)
+    state = lifecycle.state(lead_key)
+    facts = decide(state, decision, context_for(store, playbook, lead_key))
+    return lifecycle.record(facts, {lead_key: state.version})[lead_key]
+
+
+@dataclass(frozen=True)
+class OutcomeRow:
+    line: int
+    lead_id: str
+    outcome: str
+    at: dt.datetime
+
+
+def apply_outcomes(store: DuckDBStore, playbook: Playbook, rows: Sequence[OutcomeRow], source: str) -> int:
+    """Record CRM outcomes (opportunity, won, lost) all or nothing; every bad row is reported."""
+    lifecycle = LifecycleStore(store)
+    facts: list[Fact] = []
+    expected: dict[int, int] = {}
+    states: dict[int, LeadState] = {}
+    issues: list[Issue] = []
+    context = context_for(store, playbook)
+    for row in sorted(rows, key=lambda item: (item.at, item.line)):
+        try:
+            lead_key = lead_key_of(store, row.lead_id)
+            state = states.get(lead_key) or lifecycle.state(lead_key)
+            expected.setdefault(lead_key, state.version)
+            decision = Decision(row.outcome, row.lead_id, IMPORT_ACTOR, row.at, source="import")
+            made = decide(state, decision, context)
+        except UserError as problem:
+            issues.append(Issue(source, row.line, 0, "IM008", str(problem)))
+            continue
+        for fact in made:
+            state = apply(state, fact)
+        states[lead_key] = state
+        facts += made
+    if issues:
+        plural = "s" if len(issues) != 1 else ""
+        raise InputError(f"{source}: {len(issues)} outcome{plural} cannot be applied; nothing was imported", issues)
+    lifecycle.record(facts, expected)
+    return sum(1 for fact in facts if isinstance(fact, DecisionFact))

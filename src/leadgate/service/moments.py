@@ -1,0 +1,51 @@
+"""Reading the latest scores for the hand-off: a lead's score at the moment it moves, and
+the leads whose engagement restarted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ibis.expr.types as ir
+import orjson
+
+from leadgate.lifecycle.decisions import Moment
+from leadgate.playbook.compiled import Playbook
+from leadgate.service.scoring import SCORES_TABLE
+from leadgate.store.duckdb_store import DuckDBStore
+
+
+def moment_of(row: dict[str, Any], playbook: Playbook) -> Moment:
+    """The score a transition records: score, fit, engagement and every non-zero rule."""
+    contributions = [
+        {"rule": rule.id, "points": round(float(row[rule.column]), 6)}
+        for rule in playbook.rules
+        if row.get(rule.column)
+    ]
+    return Moment(
+        score=_number(row.get("score")),
+        fit=_number(row.get("fit")),
+        engagement=_number(row.get("engagement")),
+        contributions=orjson.dumps(contributions).decode(),
+    )
+
+
+def score_row(store: DuckDBStore, lead_key: int) -> dict[str, Any]:
+    """A lead's latest scored row (empty before its first scoring)."""
+    if not store.has_table(SCORES_TABLE):
+        return {}
+    scores = store.backend.table(SCORES_TABLE)
+    rows = scores.filter(scores.lead_key == lead_key).to_pyarrow().to_pylist()
+    return rows[0] if rows else {}
+
+
+def engagement_restarts(store: DuckDBStore) -> ir.Table | None:
+    """``(lead_key, since)`` of recycled leads whose engagement restarted (None when there is none)."""
+    state = store.backend.table("lead_state")
+    restarted = state.filter(state.engagement_since.notnull()).select(state.lead_key, since=state.engagement_since)
+    if restarted.count().to_pyarrow().as_py() == 0:
+        return None
+    return restarted
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) else None

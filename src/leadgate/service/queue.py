@@ -1,0 +1,102 @@
+"""A rep's queue: the leads they own, best first, with the SLA time left and why each is hot."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import ibis
+from pydantic import BaseModel
+
+from leadgate.errors import UserError
+from leadgate.lifecycle.decisions import known_reps
+from leadgate.playbook.compiled import Playbook
+from leadgate.routing.business_time import business_minutes_between
+from leadgate.routing.sla import calendar_of
+from leadgate.service.scoring import SCORES_TABLE
+from leadgate.store.duckdb_store import DuckDBStore
+
+QUEUE_STAGES = ("sal_pending", "sal")
+
+
+class QueueItem(BaseModel):
+    lead_id: str
+    account_name: str | None
+    stage: str
+    owner: str
+    team: str | None
+    queue: str
+    score: float
+    fit: float
+    engagement: float
+    assigned_at: dt.datetime | None
+    due_at: dt.datetime | None
+    sla_minutes_left: float | None  # business minutes; negative once overdue
+    breached: bool
+    hot_because: str
+    version: int
+
+
+def rep_queue(store: DuckDBStore, playbook: Playbook, owner: str | None, as_of: dt.datetime) -> list[QueueItem]:
+    """Leads awaiting acceptance or accepted, of one owner (or of everyone), best score first."""
+    if owner is not None and owner not in known_reps(playbook.model):
+        raise UserError(
+            f"{owner!r} is not a rep of the playbook's teams ({', '.join(sorted(known_reps(playbook.model)))})"
+        )
+    if not store.has_table(SCORES_TABLE):
+        return []
+    state = store.backend.table("lead_state")
+    state = state.filter(state.stage.isin(list(QUEUE_STAGES)))
+    if owner is not None:
+        state = state.filter(state.owner == owner)
+    scores = store.backend.table(SCORES_TABLE).rename(score_key="lead_key")
+    joined = state.join(scores, state.lead_key == scores.score_key)
+    rows = joined.order_by([ibis.desc("score"), "lead_id"]).to_pyarrow().to_pylist()
+    calendar = calendar_of(playbook.model)
+    return [_item(row, playbook, calendar, as_of) for row in rows]
+
+
+def _item(row: dict[str, Any], playbook: Playbook, calendar: Any, as_of: dt.datetime) -> QueueItem:
+    due = row.get("due_at")
+    left = business_minutes_between(calendar, as_of, due) if due is not None and row["stage"] == "sal_pending" else None
+    return QueueItem(
+        lead_id=row["lead_id"],
+        account_name=row.get("account__name"),
+        stage=row["stage"],
+        owner=row["owner"],
+        team=row.get("team"),
+        queue=row.get("queue") or "rep",
+        score=row["score"],
+        fit=row["fit"],
+        engagement=row["engagement"],
+        assigned_at=row.get("assigned_at"),
+        due_at=due if row["stage"] == "sal_pending" else None,
+        sla_minutes_left=left,
+        breached=bool(row.get("breached")),
+        hot_because=hot_because(row, playbook),
+        version=int(row["version"]),
+    )
+
+
+def hot_because(row: dict[str, Any], playbook: Playbook, count: int = 2) -> str:
+    """The rules that give the most points, in one line: ``Demo request +40, Pricing page visit +12.6``."""
+    gains = sorted(
+        (
+            (float(row[rule.column]), rule.label)
+            for rule in playbook.rules
+            if rule.column in row and (row[rule.column] or 0) > 0
+        ),
+        reverse=True,
+    )
+    return ", ".join(f"{label} +{points:.3g}" for points, label in gains[:count]) or "no positive signal"
+
+
+def describe_time_left(minutes: float | None) -> str:
+    """``2 h 30 min left`` / ``overdue by 45 min`` (business time)."""
+    if minutes is None:
+        return "-"
+    late = minutes < 0
+    whole = round(abs(minutes))
+    hours, rest = divmod(whole, 60)
+    text = f"{hours} h {rest:02d} min" if hours else f"{rest} min"
+    return f"overdue by {text}" if late else f"{text} left"

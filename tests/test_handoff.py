@@ -1,0 +1,249 @@
+"""The hand-off on a real store: the cycle, decisions, recycling, SLAs, conflicts, history."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from leadgate.domain.stages import Stage
+from leadgate.errors import InputError
+from leadgate.lifecycle.decisions import Conflict, Decision, DecisionRefused
+from leadgate.lifecycle.facts import TransitionFact, fold
+from leadgate.lifecycle.machine import TransitionRefused
+from leadgate.playbook.loader import parse_playbook
+from leadgate.service.cycle import run_cycle
+from leadgate.service.decisions import OutcomeRow, apply_decision, apply_outcomes
+from leadgate.service.history import lead_history
+from leadgate.service.scoring import SCORES_TABLE
+from leadgate.store.duckdb_store import DuckDBStore
+from leadgate.store.lifecycle_store import LifecycleStore
+from leadgate.workspace import example_playbook_text
+from tests.worlds import World, at
+
+PLAYBOOK = parse_playbook(example_playbook_text(), "playbook.yaml")
+MONDAY = "2026-11-23T09:00:00"  # Paris 10:00
+
+
+def hand_raisers(world: World) -> World:
+    """Two leads who asked for a demo (fast track: demo in the last 7 days and fit >= 20)."""
+    world.account("acme", employees=1500, industry="Software", country="FR")
+    world.account("beta", employees=300, industry="Retail", country="DE")
+    world.lead("ann", account="acme", role="CTO", budget_estimate=20000)  # fit 20+15+10+15 = 60
+    world.lead("ben", account="beta", role="Head")  # fit 20+15 = 35
+    world.did("ann", "demo_requested", "2026-11-22T10:00:00")
+    world.did("ben", "demo_requested", "2026-11-22T11:00:00")
+    return world.save()
+
+
+def lifecycle(world: World) -> LifecycleStore:
+    return LifecycleStore(world.store)
+
+
+def state_of(world: World, lead_id: str) -> object:
+    key = world.store._one("SELECT lead_key FROM person_keys WHERE id_value = ?", [lead_id])
+    assert key is not None
+    return lifecycle(world).state(int(key[0]))
+
+
+def count(world: World, table: str) -> int:
+    return world.store.count(table)
+
+
+def test_the_cycle_qualifies_routes_and_is_idempotent(world: World) -> None:
+    hand_raisers(world)
+    report = run_cycle(world.store, PLAYBOOK, at(MONDAY))
+    assert (report.qualified, report.assigned, report.to_manager_queue) == (2, 2, 0)
+    ann, ben = state_of(world, "ann"), state_of(world, "ben")
+    # ann: >= 1000 employees -> team enterprise, round robin from its first member.
+    assert (ann.stage, ann.owner, ann.team) == (Stage.SAL_PENDING, "carla", "enterprise")  # type: ignore[attr-defined]
+    # ben: not enterprise, not FR/BE/CH -> team smb, least loaded, first listed.
+    assert (ben.stage, ben.owner) == (Stage.SAL_PENDING, "farah")  # type: ignore[attr-defined]
+    # 4 business hours from Monday 10:00 Paris: Monday 14:00 Paris = 13:00 UTC.
+    assert ann.due_at == at("2026-11-23T13:00:00")  # type: ignore[attr-defined]
+    before = {table: count(world, table) for table in ("transitions", "assignments", "sla_breaches")}
+    again = run_cycle(world.store, PLAYBOOK, at(MONDAY))
+    assert (again.qualified, again.assigned, again.breaches) == (0, 0, 0)
+    assert {table: count(world, table) for table in before} == before
+
+
+def test_every_transition_records_its_cause_and_the_score(world: World) -> None:
+    hand_raisers(world)
+    run_cycle(world.store, PLAYBOOK, at(MONDAY))
+    facts = [
+        fact for fact in lifecycle(world).facts_of(state_of(world, "ann").lead_key) if isinstance(fact, TransitionFact)
+    ]  # type: ignore[attr-defined]
+    assert [(fact.source, fact.target, fact.cause.value) for fact in facts] == [
+        (Stage.INQUIRY, Stage.MQL, "rule"),
+        (Stage.MQL, Stage.SAL_PENDING, "routing"),
+    ]
+    first = facts[0]
+    assert first.detail == "mql and fast_track conditions hold (qualifies)"  # fit 60, engagement 40
+    assert first.playbook_version == 1 and first.fit == 60 and first.score == pytest.approx(100)  # 60 + demo 40
+    assert '"rule":"engagement_7","points":40.0' in (first.contributions or "")
+
+
+def test_accept_qualify_and_win(world: World) -> None:
+    hand_raisers(world)
+    run_cycle(world.store, PLAYBOOK, at(MONDAY))
+    with pytest.raises(DecisionRefused, match="assigned to carla; only they or their manager"):
+        apply_decision(world.store, PLAYBOOK, Decision("accept", "ann", "farah", at("2026-11-23T10:00:00")))
+    with pytest.raises(DecisionRefused, match="'zoe' is not a rep"):
+        apply_decision(world.store, PLAYBOOK, Decision("accept", "ann", "zoe", at("2026-11-23T10:00:00")))
+    accepted = apply_decision(world.store, PLAYBOOK, Decision("accept", "ann", "carla", at("2026-11-23T10:00:00")))
+    assert accepted.stage == Stage.SAL and accepted.owner == "carla"
+    with pytest.raises(DecisionRefused, match="missing: need, timeline"):
+        apply_decision(
+            world.store,
+            PLAYBOOK,
+            Decision("qualify", "ann", "carla", at("2026-11-24T10:00:00"), checklist=("budget", "authority")),
+        )
+    full = ("budget", "authority", "need", "timeline")
+    assert (
+        apply_decision(
+            world.store, PLAYBOOK, Decision("qualify", "ann", "carla", at("2026-11-24T10:00:00"), checklist=full)
+        ).stage
+        == Stage.SQL
+    )
+    with pytest.raises(DecisionRefused, match="cannot accept lead ann: it is sql"):
+        apply_decision(world.store, PLAYBOOK, Decision("accept", "ann", "carla", at("2026-11-24T11:00:00")))
+    assert (
+        apply_decision(world.store, PLAYBOOK, Decision("won", "ann", "carla", at("2026-12-01T10:00:00"))).stage
+        == Stage.WON
+    )
+
+
+def test_a_refused_decision_writes_nothing(world: World) -> None:
+    hand_raisers(world)
+    run_cycle(world.store, PLAYBOOK, at(MONDAY))
+    before = {table: count(world, table) for table in ("transitions", "decisions", "lead_state")}
+    for decision in (
+        Decision("reject", "ann", "carla", at(MONDAY), reason="too_small"),
+        Decision("qualify", "ann", "carla", at(MONDAY), checklist=("budget",)),
+        Decision("disqualify", "ann", "carla", at(MONDAY), reason="bored"),
+        Decision("won", "ann", "carla", at(MONDAY)),
+    ):
+        with pytest.raises((DecisionRefused, TransitionRefused)):
+            apply_decision(world.store, PLAYBOOK, decision)
+    assert {table: count(world, table) for table in before} == before
+
+
+def test_a_rejection_recycles_resets_engagement_and_the_lead_requalifies_after_its_cool_off(world: World) -> None:
+    hand_raisers(world)
+    run_cycle(world.store, PLAYBOOK, at(MONDAY))
+    recycled = apply_decision(
+        world.store,
+        PLAYBOOK,
+        Decision("reject", "ben", "farah", at("2026-11-23T10:00:00"), reason="bad_timing", note="call in January"),
+    )
+    assert recycled.stage == Stage.RECYCLED and recycled.cool_off_until == at("2026-12-23T10:00:00")  # 30 days
+    assert recycled.owner is None and recycled.engagement_since == at("2026-11-23T10:00:00")
+    run_cycle(world.store, PLAYBOOK, at("2026-11-24T09:00:00"))
+    scores = world.store.backend.table(SCORES_TABLE)
+    ben = scores.filter(scores.lead_id == "ben").to_pyarrow().to_pylist()[0]
+    assert ben["engagement"] == 0  # the demo request was before the restart
+    world.did("ben", "demo_requested", "2026-12-10T10:00:00").save()
+    run_cycle(world.store, PLAYBOOK, at("2026-12-11T09:00:00"))
+    assert state_of(world, "ben").stage == Stage.RECYCLED  # type: ignore[attr-defined]  # still cooling off
+    world.did("ben", "demo_requested", "2026-12-28T10:00:00").save()
+    run_cycle(world.store, PLAYBOOK, at("2026-12-28T11:00:00"))
+    again = state_of(world, "ben")
+    assert (again.stage, again.episode) == (Stage.SAL_PENDING, 2)  # type: ignore[attr-defined]
+    story = lead_history(world.store, "ben")
+    moves = [entry.what for entry in story.entries if entry.kind == "transition"]
+    assert moves[2].startswith("sal_pending → rejected: rejected by farah: Bad timing — call in January")
+    assert moves[4] == "recycled → mql: mql and fast_track conditions hold (qualifies again)"
+
+
+def test_an_sla_breach_reassigns_once(world: World) -> None:
+    hand_raisers(world)
+    run_cycle(world.store, PLAYBOOK, at(MONDAY))
+    report = run_cycle(world.store, PLAYBOOK, at("2026-11-23T13:00:01"))  # one second past ann's and ben's deadline
+    assert report.breaches == 2
+    ann, ben = state_of(world, "ann"), state_of(world, "ben")
+    assert ann.owner == "dev" and ben.owner == "gus"  # type: ignore[attr-defined]
+    # 4 business hours from Monday 14:00:01 Paris: 3 h 59 min 59 s on Monday, 1 s on Tuesday at 09:00 Paris.
+    assert ann.due_at == at("2026-11-24T08:00:01")  # type: ignore[attr-defined]
+    assert run_cycle(world.store, PLAYBOOK, at("2026-11-23T13:00:02")).breaches == 0
+    story = lead_history(world.store, "ann")
+    assert any(
+        entry.kind == "sla_breach" and "carla had until 2026-11-23 13:00" in entry.what for entry in story.entries
+    )
+
+
+def test_a_decision_on_a_stale_view_is_refused(world: World) -> None:
+    hand_raisers(world)
+    run_cycle(world.store, PLAYBOOK, at(MONDAY))
+    seen = state_of(world, "ann").version  # type: ignore[attr-defined]
+    apply_decision(world.store, PLAYBOOK, Decision("accept", "ann", "erin", at(MONDAY)))  # the manager acts first
+    with pytest.raises(Conflict, match="changed since you looked at it"):
+        apply_decision(world.store, PLAYBOOK, Decision("accept", "ann", "carla", at(MONDAY), expected_version=seen))
+
+
+def test_two_reps_deciding_at_once_exactly_one_wins(tmp_path: Path) -> None:
+    path = tmp_path / "leadgate.duckdb"
+    first = DuckDBStore(path)
+    hand_raisers(World(first))
+    run_cycle(first, PLAYBOOK, at(MONDAY))
+    version = LifecycleStore(first).state(1).version
+    second = DuckDBStore(path)  # another connection to the same database, as two server requests would use
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def act(store: DuckDBStore, actor: str) -> None:
+        start.wait()
+        try:
+            apply_decision(store, PLAYBOOK, Decision("accept", "ann", actor, at(MONDAY), expected_version=version))
+            outcomes.append("won")
+        except Conflict:
+            outcomes.append("conflict")
+
+    threads = [
+        threading.Thread(target=act, args=(store, actor)) for store, actor in ((first, "carla"), (second, "erin"))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["conflict", "won"]
+    assert count(World(first), "decisions") == 1
+    second.close()
+    first.close()
+
+
+def test_crm_outcomes_import_all_or_nothing(world: World) -> None:
+    hand_raisers(world)
+    run_cycle(world.store, PLAYBOOK, at(MONDAY))
+    apply_decision(world.store, PLAYBOOK, Decision("accept", "ann", "carla", at(MONDAY)))
+    apply_decision(
+        world.store,
+        PLAYBOOK,
+        Decision("qualify", "ann", "carla", at(MONDAY), checklist=("budget", "authority", "need", "timeline")),
+    )
+    rows = [
+        OutcomeRow(2, "ann", "opportunity", at("2026-11-25T00:00:00")),
+        OutcomeRow(3, "ben", "won", at("2026-11-26T00:00:00")),
+    ]
+    with pytest.raises(InputError) as caught:
+        apply_outcomes(world.store, PLAYBOOK, rows, "deals.csv")
+    assert [(issue.line, issue.code) for issue in caught.value.issues] == [(3, "IM008")]
+    assert "cannot won lead ben: it is sal_pending" in caught.value.issues[0].message
+    assert state_of(world, "ann").stage == Stage.SQL  # type: ignore[attr-defined]  # nothing applied
+    assert (
+        apply_outcomes(
+            world.store, PLAYBOOK, [rows[0], OutcomeRow(4, "ann", "won", at("2026-12-01T00:00:00"))], "deals.csv"
+        )
+        == 2
+    )
+    assert state_of(world, "ann").stage == Stage.WON  # type: ignore[attr-defined]
+
+
+def test_the_stored_states_are_the_fold_of_the_facts(world: World) -> None:
+    hand_raisers(world)
+    run_cycle(world.store, PLAYBOOK, at(MONDAY))
+    apply_decision(world.store, PLAYBOOK, Decision("reject", "ben", "farah", at(MONDAY), reason="not_icp"))
+    store = lifecycle(world)
+    shown = store.states()
+    assert {key: fold(key, facts) for key, facts in store.facts_by_lead().items()} == shown
+    assert store.rebuild_states() == 2 and store.states() == shown
