@@ -102,7 +102,9 @@ def test_leads_by_stage_and_top(workspace: Path, capsys: pytest.CaptureFixture[s
     assert [lead["lead_id"] for lead in inquiries if lead["qualifies_as"] == "mql"] == ["ann"]  # fit 60, demo
     run(capsys, "-w", str(workspace), "cycle", "--as-of", "2026-11-21")
     _, out, _ = run(capsys, "-w", str(workspace), "leads", "--stage", "sal_pending", "--json")
-    assert [(lead["lead_id"], lead["owner"]) for lead in json.loads(out)] == [("ann", "farah")]  # smb, least loaded: all at 0, first member
+    assert [(lead["lead_id"], lead["owner"]) for lead in json.loads(out)] == [
+        ("ann", "farah")
+    ]  # smb, least loaded: all at 0, first member
     _, out, _ = run(capsys, "-w", str(workspace), "leads", "--top", "1", "--json")
     assert len(json.loads(out)) == 1
 
@@ -214,3 +216,46 @@ def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
         "settings",
     ):
         assert command in out
+
+
+def test_an_absence_can_be_cancelled_and_entered_again(workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    def absences() -> list[dict[str, str]]:
+        _, out, _ = run(capsys, "-w", str(workspace), "reps", "list", "--json")
+        return next(rep for rep in json.loads(out) if rep["rep"] == "carla")["absences"]
+
+    run(capsys, "-w", str(workspace), "reps", "away", "carla", "--from", "2026-12-01", "--to", "2026-12-05")
+    assert absences() == [{"from": "2026-12-01", "to": "2026-12-05"}]
+    run(capsys, "-w", str(workspace), "reps", "back", "carla", "--from", "2026-12-01")
+    assert absences() == []
+    run(capsys, "-w", str(workspace), "reps", "away", "carla", "--from", "2026-12-01", "--to", "2026-12-05")
+    assert absences() == [{"from": "2026-12-01", "to": "2026-12-05"}]
+    status, _, err = run(
+        capsys, "-w", str(workspace), "reps", "away", "nobody", "--from", "2026-12-01", "--to", "2026-12-02"
+    )
+    assert status == 2 and "nobody" in err
+
+
+def test_a_workspace_busy_in_another_process_is_said_plainly(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import subprocess
+    import sys
+
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('ready', flush=True); time.sleep(60)",
+            str(workspace / "leadgate.duckdb"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        status, _, err = run(capsys, "-w", str(workspace), "queue")
+    finally:
+        holder.kill()
+        holder.communicate()
+    assert status == 3
+    assert "in use by another leadgate command" in err and str(workspace) not in err

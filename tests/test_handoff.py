@@ -14,9 +14,10 @@ from leadgate.lifecycle.facts import TransitionFact, fold
 from leadgate.lifecycle.machine import TransitionRefused
 from leadgate.playbook.loader import parse_playbook
 from leadgate.service.cycle import run_cycle
-from leadgate.service.decisions import OutcomeRow, apply_decision, apply_outcomes
+from leadgate.service.decisions import OutcomeRow, OutcomesApplied, apply_decision, apply_outcomes
+from leadgate.service.explain import explain_lead
 from leadgate.service.history import lead_history
-from leadgate.service.scoring import SCORES_TABLE
+from leadgate.service.scoring import SCORES_TABLE, run_scoring
 from leadgate.store.duckdb_store import DuckDBStore
 from leadgate.store.lifecycle_store import LifecycleStore
 from leadgate.workspace import example_playbook_text
@@ -106,7 +107,7 @@ def test_accept_qualify_and_win(world: World) -> None:
         ).stage
         == Stage.SQL
     )
-    with pytest.raises(DecisionRefused, match="cannot accept lead ann: it is sql"):
+    with pytest.raises(DecisionRefused, match="cannot record an acceptance for lead ann: it is sql"):
         apply_decision(world.store, PLAYBOOK, Decision("accept", "ann", "carla", at("2026-11-24T11:00:00")))
     assert (
         apply_decision(world.store, PLAYBOOK, Decision("won", "ann", "carla", at("2026-12-01T10:00:00"))).stage
@@ -152,8 +153,24 @@ def test_a_rejection_recycles_resets_engagement_and_the_lead_requalifies_after_i
     assert (again.stage, again.episode) == (Stage.SAL_PENDING, 2)  # type: ignore[attr-defined]
     story = lead_history(world.store, "ben")
     moves = [entry.what for entry in story.entries if entry.kind == "transition"]
-    assert moves[2].startswith("sal_pending → rejected: rejected by farah: Bad timing — call in January")
+    assert moves[2] == "sal_pending → rejected: rejected by farah: Bad timing"
+    decisions = [entry.what for entry in story.entries if entry.kind == "decision"]
+    assert decisions == ["reject, reason bad_timing, “call in January”"]  # the note stays with the decision
     assert moves[4] == "recycled → mql: mql and fast_track conditions hold (qualifies again)"
+
+
+def test_plain_scoring_and_explain_also_restart_a_recycled_lead_s_engagement(world: World) -> None:
+    hand_raisers(world)
+    run_cycle(world.store, PLAYBOOK, at(MONDAY))
+    reject = Decision("reject", "ben", "farah", at("2026-11-23T10:00:00"), reason="bad_timing")
+    apply_decision(world.store, PLAYBOOK, reject)
+    run_scoring(world.store, PLAYBOOK, at("2026-11-24T09:00:00"))  # 'leadgate score', not a cycle
+    scores = world.store.backend.table(SCORES_TABLE)
+    ben = scores.filter(scores.lead_id == "ben").to_pyarrow().to_pylist()[0]
+    assert ben["engagement"] == 0  # the demo request of the 22nd was before the restart
+    assert explain_lead(world.store, PLAYBOOK, "ben", at("2026-11-24T09:00:00")).engagement == 0
+    ann = scores.filter(scores.lead_id == "ann").to_pyarrow().to_pylist()[0]
+    assert ann["engagement"] == 40  # not recycled: the demo request still counts
 
 
 def test_an_sla_breach_reassigns_once(world: World) -> None:
@@ -228,15 +245,16 @@ def test_crm_outcomes_import_all_or_nothing(world: World) -> None:
     with pytest.raises(InputError) as caught:
         apply_outcomes(world.store, PLAYBOOK, rows, "deals.csv")
     assert [(issue.line, issue.code) for issue in caught.value.issues] == [(3, "IM008")]
-    assert "cannot won lead ben: it is sal_pending" in caught.value.issues[0].message
+    assert "cannot record a won deal for lead ben: it is sal_pending" in caught.value.issues[0].message
     assert state_of(world, "ann").stage == Stage.SQL  # type: ignore[attr-defined]  # nothing applied
-    assert (
-        apply_outcomes(
-            world.store, PLAYBOOK, [rows[0], OutcomeRow(4, "ann", "won", at("2026-12-01T00:00:00"))], "deals.csv"
-        )
-        == 2
-    )
+    good = [rows[0], OutcomeRow(4, "ann", "won", at("2026-12-01T00:00:00"))]
+    assert apply_outcomes(world.store, PLAYBOOK, good, "deals.csv") == OutcomesApplied(2, 0)
     assert state_of(world, "ann").stage == Stage.WON  # type: ignore[attr-defined]
+    facts_before = count(world, "transitions")
+    assert apply_outcomes(world.store, PLAYBOOK, good, "deals.csv") == OutcomesApplied(0, 2)  # the same export again
+    assert count(world, "transitions") == facts_before
+    won = [entry for entry in lead_history(world.store, "ann").entries if entry.what.startswith("opportunity → won")]
+    assert won[0].score is not None  # an imported outcome records the score at that moment too
 
 
 def test_the_stored_states_are_the_fold_of_the_facts(world: World) -> None:
@@ -247,3 +265,25 @@ def test_the_stored_states_are_the_fold_of_the_facts(world: World) -> None:
     shown = store.states()
     assert {key: fold(key, facts) for key, facts in store.facts_by_lead().items()} == shown
     assert store.rebuild_states() == 2 and store.states() == shown
+
+
+def test_erasing_a_person_removes_sales_notes_and_mentions_of_their_id(world: World) -> None:
+    hand_raisers(world)
+    run_cycle(world.store, PLAYBOOK, at(MONDAY))
+    note = "Ann Martin, mobile +33 6 12 34 56 78"
+    apply_decision(world.store, PLAYBOOK, Decision("accept", "ann", "carla", at(MONDAY), note=None))
+    apply_decision(world.store, PLAYBOOK, Decision("disqualify", "ann", "carla", at(MONDAY), reason="spam", note=note))
+    apply_decision(
+        world.store, PLAYBOOK, Decision("reject", "ben", "farah", at(MONDAY), reason="duplicate", duplicate_of="ann")
+    )
+    ben_moves = [entry.what for entry in lead_history(world.store, "ben").entries if entry.kind == "transition"]
+    assert ben_moves[-1] == "rejected → disqualified: duplicate: duplicate of ann"
+    transitions_before = count(world, "transitions")
+    world.store.erase_person("ann", at(MONDAY))
+    assert count(world, "transitions") == transitions_before  # the funnel keeps its moves
+    assert world.store._run("SELECT count(*) FROM decisions WHERE note IS NOT NULL OR duplicate_of IS NOT NULL") == [
+        (0,)
+    ]
+    assert world.store._run("SELECT count(*) FROM transitions WHERE contains(detail, 'ann')") == [(0,)]
+    ben_moves = [entry.what for entry in lead_history(world.store, "ben").entries if entry.kind == "transition"]
+    assert ben_moves[-1] == "rejected → disqualified: duplicate: duplicate of an erased lead"

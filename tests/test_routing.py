@@ -100,3 +100,18 @@ def test_business_minutes_between_two_moments() -> None:
     assert business_minutes_between(calendar, paris("2026-11-27T17:00"), paris("2026-11-30T10:00")) == 120
     assert business_minutes_between(calendar, paris("2026-11-30T10:00"), paris("2026-11-27T17:00")) == -120
     assert add_business_minutes(calendar, paris("2026-11-27T17:00"), 0) == paris("2026-11-27T17:00")
+
+
+def test_a_business_day_is_one_working_day_of_hours() -> None:
+    one_day = parse_playbook(example_playbook_text().replace('"4 business hours"', '"1 business day"'), "p.yaml")
+    # Monday 10:00 Paris + 9 working hours (09:00-18:00): Tuesday 10:00 Paris, not Wednesday.
+    assert deadline(one_day.model, paris("2026-11-23T10:00")) == paris("2026-11-24T10:00")
+    assert calendar_of(MODEL).minutes_per_day == 9 * 60
+
+
+def test_a_reassigned_lead_leaves_its_previous_owner_s_load() -> None:
+    state = RoutingState(open_leads={"farah": 3, "gus": 3, "hana": 3})
+    moved = route(MODEL, OTHER, None, RoutingState(state.open_leads, unavailable=frozenset({"farah"})), DAY)
+    assert moved.owner == "gus"  # least loaded among the others, first listed
+    after = state.after(moved, taken_from="farah")
+    assert after.open_leads == {"farah": 2, "gus": 4, "hana": 3}

@@ -69,6 +69,14 @@ def test_incremental_runs_in_full_when_the_playbook_changed(world: World) -> Non
     assert run.kind == "full" and run.reason == "the playbook changed since the last run"
 
 
+def test_incremental_runs_in_full_when_asked_for_an_earlier_moment(world: World) -> None:
+    store = build(world).store
+    run_scoring(store, PLAYBOOK, at("2026-11-10T00:00:00"))
+    run = run_scoring(store, PLAYBOOK, at("2026-11-05T00:00:00"), incremental=True)
+    assert run.kind == "full" and run.reason == "--as-of is before the last run's (2026-11-10 00:00)"
+    assert run.leads_scored == 4
+
+
 def test_explanations_add_up_for_every_lead(world: World) -> None:
     store = build(world).store
     moment = at("2026-11-10T00:00:00")

@@ -27,12 +27,12 @@ def main(argv: list[str] | None = None) -> None:
         app(args=argv, prog_name="leadgate")
     except PlaybookInvalid as exc:
         for issue in exc.issues:
-            output.errors.print(str(issue), highlight=False, markup=False)
+            output.errors.print(str(issue), highlight=False, markup=False, soft_wrap=True)
         output.fail(str(exc))
         sys.exit(2)
     except InputError as exc:
         for issue in exc.issues[:MAX_ISSUES_SHOWN]:
-            output.errors.print(str(issue), highlight=False, markup=False)
+            output.errors.print(str(issue), highlight=False, markup=False, soft_wrap=True)
         if len(exc.issues) > MAX_ISSUES_SHOWN:
             output.errors.print(f"... and more (the first {MAX_ISSUES_SHOWN} are shown)")
         output.fail(str(exc))

@@ -144,8 +144,11 @@ def import_outcomes(
     (only an SQL or an opportunity can be won or lost); a file with a bad row records nothing."""
     workspace = state(ctx).workspace()
     rows = read_outcomes(file, ColumnMap.parse(column_map))
-    recorded = apply_outcomes(workspace.store, workspace.playbook(), rows, str(file))
+    applied = apply_outcomes(workspace.store, workspace.playbook(), rows, str(file))
     if as_json:
-        print_json({"file": str(file), "outcomes_recorded": recorded})
+        print_json(
+            {"file": str(file), "outcomes_recorded": applied.recorded, "already_recorded": applied.already_recorded}
+        )
         return
-    console.print(f"{file}: {recorded:,} outcomes recorded.", highlight=False)
+    again = f" ({applied.already_recorded:,} were already recorded)" if applied.already_recorded else ""
+    console.print(f"{file}: {applied.recorded:,} outcomes recorded{again}.", highlight=False)

@@ -14,7 +14,9 @@ from rich.table import Table
 from leadgate.cli.app import app, parse_moment, state
 from leadgate.cli.output import console, errors, print_json, spinner
 from leadgate.cli.views import leads_table, scored_leads, stage_counts
-from leadgate.service.scoring import run_scoring
+from leadgate.service.history import richest_story
+from leadgate.service.queue import rep_queue
+from leadgate.service.scoring import run_scoring, utc_now
 from leadgate.settings import SETTINGS_FILE
 from leadgate.workspace import Workspace, init_workspace
 
@@ -79,18 +81,31 @@ def _simulation_progress(enabled: bool) -> tuple[Progress | None, object]:
 
 
 def _simulate(
-    workspace: Workspace | None, to_files: Path | None, leads: int, days: int, seed: int, end: dt.datetime, show: bool
-) -> Any:
-    from leadgate.simulate import simulate_into_store, write_simulation_files  # numpy loads only when needed
+    workspace: Workspace | None,
+    to_files: Path | None,
+    leads: int,
+    days: int,
+    seed: int,
+    end: dt.datetime,
+    show: bool,
+    sales: bool = True,
+) -> tuple[Any, Any]:
+    """The simulation's summary, and the sales play's (None when there is none)."""
+    from leadgate.simulate import play_sales, simulate_into_store, write_simulation_files  # numpy loads on demand
 
     progress, advance = _simulation_progress(show)
     if progress is not None:
         progress.start()
     try:
         if to_files is not None:
-            return write_simulation_files(to_files, leads, days, seed, end, progress=advance)  # type: ignore[arg-type]
+            return write_simulation_files(to_files, leads, days, seed, end, progress=advance), None  # type: ignore[arg-type]
         assert workspace is not None
-        return simulate_into_store(workspace.store, leads, days, seed, end, progress=advance)  # type: ignore[arg-type]
+        summary = simulate_into_store(workspace.store, leads, days, seed, end, progress=advance)  # type: ignore[arg-type]
+        if not sales:
+            return summary, None
+        start = end - dt.timedelta(days=days)
+        played = play_sales(workspace.store, workspace.playbook(), seed, start, end, progress=advance)  # type: ignore[arg-type]
+        return summary, played
     finally:
         if progress is not None:
             progress.stop()
@@ -117,21 +132,31 @@ def simulate(
     days: int = typer.Option(120, "--days", min=1, help="How many days of history, ending at --end."),
     seed: int = typer.Option(1, "--seed", help="The random seed: the same seed and --end give the same history."),
     end: str | None = typer.Option(None, "--end", help="When the history ends (default: today, 00:00 UTC)."),
+    sales: bool = typer.Option(
+        True,
+        "--sales/--no-sales",
+        help="Also play the sales side: daily cycles and the reps' decisions through the real decision path.",
+    ),
     to_files: Path | None = typer.Option(
         None,
         "--to-files",
-        help="Write importable files (events.jsonl, leads.csv, accounts.csv, outcomes.csv) to this folder instead.",
+        help="Write importable files (events.jsonl, leads.csv, accounts.csv, outcomes.csv) to this folder instead "
+        "(no sales side: it needs a workspace).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
-    """Fill the workspace with a realistic synthetic history (accounts, contacts, events, outcomes)."""
+    """Fill the workspace with a realistic synthetic history (accounts, contacts, events, outcomes), then play the
+    sales side over it (cycles, assignments, accepts, rejections with reasons, SLA breaches, SQLs, won and lost)."""
     workspace = None if to_files is not None else state(ctx).workspace()
-    summary = _simulate(workspace, to_files, leads, days, seed, parse_moment(end, "--end") or _today(), not as_json)
+    moment = parse_moment(end, "--end") or _today()
+    summary, played = _simulate(workspace, to_files, leads, days, seed, moment, not as_json, sales)
     if as_json:
-        print_json({**summary.__dict__, "events": summary.events})
+        print_json({**summary.__dict__, "events": summary.events, "sales": played.as_dict() if played else None})
         return
     where = f"files in {to_files}" if to_files else f"the workspace {workspace.root if workspace else ''}"
     console.print(f"Simulated into {where}: {describe(summary)}", highlight=False)
+    if played is not None:
+        console.print(f"Sales side: {played.describe()}.", highlight=False)
 
 
 @app.command()
@@ -143,31 +168,49 @@ def demo(
     days: int = typer.Option(120, "--days", min=1, help="How many days of history."),
     seed: int = typer.Option(7, "--seed", help="The random seed."),
 ) -> None:
-    """Build a sample workspace (init, simulate, score) and show its top leads."""
+    """Build a sample workspace (init, simulate with its sales side, score) and show its top leads and what to try."""
     workspace = init_workspace(directory, force=True)
     try:
-        end = _today()
-        summary = _simulate(workspace, None, leads, days, seed, end, True)
+        end = utc_now().replace(minute=0, second=0, microsecond=0)  # up to this hour: SLA clocks are live
+        summary, played = _simulate(workspace, None, leads, days, seed, end, True)
         playbook = workspace.playbook()
         with spinner("scoring leads"):
             run = run_scoring(workspace.store, playbook, end)
         console.print(f"[bold]leadgate demo[/] — workspace {directory}", highlight=False)
         console.print(f"Simulated {describe(summary)}", highlight=False)
+        console.print(f"Sales side: {played.describe()}.", highlight=False)
         console.print(
-            f"Scored {run.leads_scored:,} leads in {run.seconds:.2f} s as of {run.as_of:%Y-%m-%d} UTC.", highlight=False
+            f"Scored {run.leads_scored:,} leads in {run.seconds:.2f} s as of {run.as_of:%Y-%m-%d %H:%M} UTC.",
+            highlight=False,
         )
         stages = stage_counts(workspace.store)
         console.print("Stages: " + ", ".join(f"{name} {count:,}" for name, count in stages.items()), highlight=False)
         top = scored_leads(workspace.store, playbook, None, 10)
         console.print(leads_table(top))
-        if top:
-            console.print(
-                "\nNext:\n"
-                f"  leadgate -w {directory} explain {top[0].lead_id}     why this lead scores {top[0].score:.0f}\n"
-                f"  leadgate -w {directory} leads --stage mql --top 20\n"
-                f"  leadgate -w {directory} export scores scores.csv\n"
-                f"  edit {directory}/playbook.yaml, then: leadgate playbook validate {directory}/playbook.yaml",
-                highlight=False,
-            )
+        console.print("\nNext:\n" + "\n".join(_next_steps(workspace, directory, top)), highlight=False)
     finally:
         workspace.close()
+
+
+def _next_steps(workspace: Workspace, directory: Path, top: list[Any]) -> list[str]:
+    """Commands worth trying on the demo workspace, with real lead ids and reps."""
+    steps = []
+    waiting = [
+        item
+        for item in rep_queue(workspace.store, workspace.playbook(), None, utc_now())
+        if item.stage == "sal_pending"
+    ]
+    if waiting:
+        item = waiting[0]
+        steps += [
+            f"  leadgate -w {directory} queue --owner {item.owner}      what {item.owner} must accept or reject",
+            f"  leadgate -w {directory} accept {item.lead_id} --by {item.owner}",
+            f"  leadgate -w {directory} reject {item.lead_id} --by {item.owner} --reason bad_timing --note 'next year'",
+        ]
+    told = richest_story(workspace.store)
+    if told is not None:
+        steps.append(f"  leadgate -w {directory} history {told}      a lead's whole story, with who and why")
+    if top:
+        steps.append(f"  leadgate -w {directory} explain {top[0].lead_id}      why this lead scores {top[0].score:.0f}")
+    steps.append(f"  edit {directory}/playbook.yaml, then: leadgate playbook validate {directory}/playbook.yaml")
+    return steps

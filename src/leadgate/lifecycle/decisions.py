@@ -150,8 +150,20 @@ def _require_stage(state: LeadState, decision: Decision, *stages: Stage) -> None
     if state.stage not in stages:
         wanted = " or ".join(str(stage) for stage in stages)
         raise DecisionRefused(
-            f"cannot {decision.kind} lead {decision.lead_id}: it is {state.stage}{_owned(state)}, not {wanted}"
+            f"cannot record {_ACTIONS.get(decision.kind, decision.kind)} for lead {decision.lead_id}: "
+            f"it is {state.stage}{_owned(state)}, not {wanted}"
         )
+
+
+_ACTIONS = {
+    "accept": "an acceptance",
+    "reject": "a rejection",
+    "qualify": "a qualification",
+    "disqualify": "a disqualification",
+    "opportunity": "an opportunity",
+    "won": "a won deal",
+    "lost": "a lost deal",
+}
 
 
 def _transitions(state: LeadState, decision: Decision, context: Context) -> list[TransitionFact]:
@@ -179,9 +191,7 @@ def _transitions(state: LeadState, decision: Decision, context: Context) -> list
             raise DecisionRefused(
                 f"disqualify needs a reason among {', '.join(stages.disqualify_reasons)}; got {decision.reason!r}"
             )
-        detail = f"disqualified by {decision.actor}: {decision.reason}" + (
-            f" ({decision.note})" if decision.note else ""
-        )
+        detail = f"disqualified by {decision.actor}: {decision.reason}"  # the note stays with the decision
         return [_move(state, Stage.DISQUALIFIED, Cause.DECISION, detail, decision, context)]
     target = {"opportunity": Stage.OPPORTUNITY, "won": Stage.WON, "lost": Stage.LOST}[kind]
     allowed = (Stage.SQL,) if kind == "opportunity" else (Stage.SQL, Stage.OPPORTUNITY)
@@ -201,10 +211,7 @@ def _reject(state: LeadState, decision: Decision, context: Context) -> list[Tran
     if reason.then == "merge" and decision.duplicate_of == decision.lead_id:
         raise DecisionRefused("a lead cannot be a duplicate of itself")
     label = reason.label or decision.reason
-    note = f" — {decision.note}" if decision.note else ""
-    rejected = _move(
-        state, Stage.REJECTED, Cause.DECISION, f"rejected by {decision.actor}: {label}{note}", decision, context
-    )
+    rejected = _move(state, Stage.REJECTED, Cause.DECISION, f"rejected by {decision.actor}: {label}", decision, context)
     after = LeadState(state.lead_key, stage=Stage.REJECTED)
     if reason.then == "recycle":
         cool_off = dt.timedelta(days=reason.cool_off_days or 0)

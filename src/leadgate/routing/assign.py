@@ -48,9 +48,12 @@ class RoutingState:
             return True
         return any(absence.rep == rep and absence.covers(day) for absence in self.absences)
 
-    def after(self, assignment: Assignment) -> RoutingState:
-        """The state once ``assignment`` is made (loads and rotations move on)."""
+    def after(self, assignment: Assignment, taken_from: str | None = None) -> RoutingState:
+        """The state once ``assignment`` is made (loads and rotations move on); ``taken_from``
+        is the previous owner of a reassigned lead, whose load drops by one."""
         open_leads = {**self.open_leads, assignment.owner: self.open_leads.get(assignment.owner, 0) + 1}
+        if taken_from is not None and open_leads.get(taken_from, 0) > 0:
+            open_leads[taken_from] -= 1
         last, counts = dict(self.last_assigned), {team: dict(reps) for team, reps in self.assigned_counts.items()}
         if assignment.team is not None and assignment.method == "round_robin":
             last[assignment.team] = assignment.owner

@@ -30,6 +30,12 @@ class BusinessCalendar:
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
+    @property
+    def minutes_per_day(self) -> int:
+        """Working minutes in one working day."""
+        opens = dt.datetime.combine(dt.date(2000, 1, 3), self.start)
+        return int((dt.datetime.combine(opens.date(), self.end) - opens).total_seconds() // 60)
+
     def is_working_day(self, day: dt.date) -> bool:
         return WEEKDAY_NAMES[day.weekday()] in self.days and day not in self.holidays
 

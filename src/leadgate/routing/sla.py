@@ -27,5 +27,8 @@ def deadline(playbook: PlaybookModel, assigned_at: dt.datetime) -> dt.datetime |
     if sla is None or not playbook.stages.sal.enabled:
         return None
     if sla.business:
-        return add_business_minutes(calendar_of(playbook), assigned_at, sla.minutes)
+        calendar = calendar_of(playbook)
+        if sla.unit == "day":  # a business day is a working day's hours, not 24 of them
+            return add_business_minutes(calendar, assigned_at, sla.amount * calendar.minutes_per_day)
+        return add_business_minutes(calendar, assigned_at, sla.minutes)
     return assigned_at + dt.timedelta(minutes=sla.minutes)

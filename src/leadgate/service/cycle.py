@@ -16,8 +16,10 @@ same moment adds nothing. Every move is a fact with its cause and the score at t
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from typing import Any
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import ibis
 
@@ -29,7 +31,7 @@ from leadgate.playbook.compiled import Playbook
 from leadgate.routing.assign import Assignment, RoutingState, route
 from leadgate.routing.sla import deadline
 from leadgate.scoring.engine import ACCOUNT_PREFIX, routing_column
-from leadgate.service.moments import engagement_restarts, moment_of
+from leadgate.service.moments import moment_of
 from leadgate.service.scoring import SCORES_TABLE, ScoringRun, run_scoring, utc_now
 from leadgate.store.duckdb_store import DuckDBStore
 from leadgate.store.lifecycle_store import LifecycleStore
@@ -45,6 +47,20 @@ class CycleReport:
     assigned: int
     to_manager_queue: int
     breaches: int
+    # Where the time went: scoring, moving, routing, sla (each with its writes), and writing
+    # alone (appending facts and lead states, within the three before it).
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+Result = TypeVar("Result")
+
+
+def _timed(seconds: dict[str, float], step: str, action: Callable[[], Result]) -> Result:
+    started = time.perf_counter()
+    try:
+        return action()
+    finally:
+        seconds[step] = time.perf_counter() - started
 
 
 def run_cycle(
@@ -57,10 +73,16 @@ def run_cycle(
     """
     as_of = as_of or utc_now()
     lifecycle = LifecycleStore(store)
-    scoring = run_scoring(store, playbook, as_of, incremental=not full, engagement_since=engagement_restarts(store))
-    moved = _move_by_rules(store, lifecycle, playbook, as_of)
-    assignments = _route_unassigned(store, lifecycle, playbook, as_of)
-    breaches = _check_slas(store, lifecycle, playbook, as_of)
+    seconds: dict[str, float] = {}
+    scoring = _timed(
+        seconds,
+        "scoring",
+        lambda: run_scoring(store, playbook, as_of, incremental=not full),
+    )
+    moved = _timed(seconds, "moving", lambda: _move_by_rules(store, lifecycle, playbook, as_of))
+    assignments = _timed(seconds, "routing", lambda: _route_unassigned(store, lifecycle, playbook, as_of))
+    breaches = _timed(seconds, "sla", lambda: check_slas(store, lifecycle, playbook, as_of))
+    seconds["writing"] = lifecycle.write_seconds
     qualified = [fact for fact in moved if fact.target in (Stage.MQL, Stage.PQL)]
     return CycleReport(
         as_of=as_of,
@@ -71,6 +93,7 @@ def run_cycle(
         assigned=sum(1 for fact in assignments if fact.queue == "rep"),
         to_manager_queue=sum(1 for fact in assignments if fact.queue == "manager"),
         breaches=breaches,
+        seconds=seconds,
     )
 
 
@@ -120,6 +143,7 @@ def _route_unassigned(
         return []
     rows = _scored_rows(store, lambda table: table.stage.isin(["mql", "pql"]) & table.owner.isnull())
     state = routing_state(lifecycle)
+    rep_due = deadline(playbook.model, as_of)  # the same for every lead routed now (and costly in business time)
     facts: list[Fact] = []
     assignments: list[AssignmentFact] = []
     expected: dict[int, int] = {}
@@ -129,7 +153,7 @@ def _route_unassigned(
             playbook.model, _route_flags(row, playbook), row.get(f"{ACCOUNT_PREFIX}owner"), state, as_of.date()
         )
         state = state.after(assignment)
-        assigned, moved = _assignment_facts(lead, assignment, playbook, as_of, row, "routing")
+        assigned, moved = _assignment_facts(lead, assignment, playbook, as_of, row, "routing", rep_due)
         facts += [assigned, moved]
         assignments.append(assigned)
         expected[lead.lead_key] = lead.version
@@ -161,10 +185,13 @@ def _assignment_facts(
     as_of: dt.datetime,
     row: dict[str, Any],
     cause: str,
+    rep_due: dt.datetime | None,
 ) -> tuple[AssignmentFact, TransitionFact]:
+    """The assignment and the move to the rep's queue; ``rep_due`` is the SLA deadline of a
+    lead assigned to a rep now (see :func:`~leadgate.routing.sla.deadline`)."""
     queue = "manager" if assignment.method == "manager_queue" else "rep"
     sal = playbook.model.stages.sal.enabled
-    due = deadline(playbook.model, as_of) if sal and queue == "rep" else None
+    due = rep_due if sal and queue == "rep" else None
     assigned = AssignmentFact(
         lead_key=lead.lead_key,
         owner=assignment.owner,
@@ -197,7 +224,11 @@ def _assignment_facts(
     return assigned, moved
 
 
-def _check_slas(store: DuckDBStore, lifecycle: LifecycleStore, playbook: Playbook, as_of: dt.datetime) -> int:
+def check_slas(store: DuckDBStore, lifecycle: LifecycleStore, playbook: Playbook, as_of: dt.datetime) -> int:
+    """Step 4 alone: record a breach for every lead awaiting acceptance past its deadline, and
+    act on it; the number of breaches. Cheap (no scoring), so it can run between cycles."""
+    if not lifecycle.any_overdue(as_of):
+        return 0
     late = _scored_rows(
         store,
         lambda table: (
@@ -235,8 +266,10 @@ def _check_slas(store: DuckDBStore, lifecycle: LifecycleStore, playbook: Playboo
             )
         else:
             assignment = _escalation(playbook, lead, owner)
-        state = state.after(assignment)
-        assigned, _ = _assignment_facts(lead, assignment, playbook, as_of, row, f"sla_{action}")
+        state = state.after(assignment, taken_from=owner)
+        assigned, _ = _assignment_facts(
+            lead, assignment, playbook, as_of, row, f"sla_{action}", deadline(playbook.model, as_of)
+        )
         facts.append(assigned)
     lifecycle.record(facts, expected)
     return len(late)

@@ -64,21 +64,34 @@ class OutcomeRow:
     at: dt.datetime
 
 
-def apply_outcomes(store: DuckDBStore, playbook: Playbook, rows: Sequence[OutcomeRow], source: str) -> int:
-    """Record CRM outcomes (opportunity, won, lost) all or nothing; every bad row is reported."""
+@dataclass(frozen=True)
+class OutcomesApplied:
+    recorded: int
+    already_recorded: int  # rows the store already had (an export imported again changes nothing)
+
+
+def apply_outcomes(store: DuckDBStore, playbook: Playbook, rows: Sequence[OutcomeRow], source: str) -> OutcomesApplied:
+    """Record CRM outcomes (opportunity, won, lost) all or nothing; every bad row is reported.
+
+    A row already recorded (same lead, outcome and moment) is skipped, so importing the same
+    export twice changes nothing. Each outcome records the lead's score at that moment.
+    """
     lifecycle = LifecycleStore(store)
     facts: list[Fact] = []
     expected: dict[int, int] = {}
     states: dict[int, LeadState] = {}
     issues: list[Issue] = []
-    context = context_for(store, playbook)
+    already = 0
     for row in sorted(rows, key=lambda item: (item.at, item.line)):
         try:
             lead_key = lead_key_of(store, row.lead_id)
+            if _already_recorded(lifecycle, lead_key, row):
+                already += 1
+                continue
             state = states.get(lead_key) or lifecycle.state(lead_key)
             expected.setdefault(lead_key, state.version)
             decision = Decision(row.outcome, row.lead_id, IMPORT_ACTOR, row.at, source="import")
-            made = decide(state, decision, context)
+            made = decide(state, decision, context_for(store, playbook, lead_key))
         except UserError as problem:
             issues.append(Issue(source, row.line, 0, "IM008", str(problem)))
             continue
@@ -90,4 +103,11 @@ def apply_outcomes(store: DuckDBStore, playbook: Playbook, rows: Sequence[Outcom
         plural = "s" if len(issues) != 1 else ""
         raise InputError(f"{source}: {len(issues)} outcome{plural} cannot be applied; nothing was imported", issues)
     lifecycle.record(facts, expected)
-    return sum(1 for fact in facts if isinstance(fact, DecisionFact))
+    return OutcomesApplied(sum(1 for fact in facts if isinstance(fact, DecisionFact)), already)
+
+
+def _already_recorded(lifecycle: LifecycleStore, lead_key: int, row: OutcomeRow) -> bool:
+    return any(
+        isinstance(fact, DecisionFact) and fact.kind == row.outcome and fact.at == row.at
+        for fact in lifecycle.facts_of(lead_key)
+    )

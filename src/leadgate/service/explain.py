@@ -13,6 +13,7 @@ from leadgate.scoring.engine import score_leads
 from leadgate.scoring.events import EventPlan
 from leadgate.scoring.explain import Explanation, build_explanation
 from leadgate.scoring.snapshots import account_membership
+from leadgate.service.scoring import engagement_restarts
 from leadgate.store.duckdb_store import DuckDBStore
 from leadgate.store.lifecycle_store import LifecycleStore
 
@@ -31,7 +32,10 @@ def explain_lead(store: DuckDBStore, playbook: Playbook, lead_id: str, as_of: dt
     single = ibis.memtable(pa.table({"lead_key": pa.array([lead_key], pa.int64())}))
     keys = single.union(neighbours).distinct()
     rows = (
-        score_leads(facts, playbook, as_of, only_keys=keys).filter(ibis._.lead_key == lead_key).to_pyarrow().to_pylist()
+        score_leads(facts, playbook, as_of, only_keys=keys, engagement_since=engagement_restarts(store))
+        .filter(ibis._.lead_key == lead_key)
+        .to_pyarrow()
+        .to_pylist()
     )
     evidence = EventPlan(playbook, facts, as_of).evidence(single).to_pyarrow().to_pylist()
     stage = LifecycleStore(store).state(lead_key).stage

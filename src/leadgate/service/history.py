@@ -65,6 +65,16 @@ def lead_history(store: DuckDBStore, lead_id: str, max_events: int = MAX_EVENTS)
     )
 
 
+def richest_story(store: DuckDBStore) -> str | None:
+    """The lead whose story has the most moves, a won one first (for tours and demos)."""
+    row = store._one(
+        """SELECT p.id_value FROM transitions AS t
+           JOIN person_keys AS p ON p.lead_key = t.lead_key AND p.id_kind = 'user' AND p.first_key = p.lead_key
+           GROUP BY p.id_value ORDER BY bool_or(t.target = 'won') DESC, count(*) DESC, p.id_value LIMIT 1"""
+    )
+    return str(row[0]) if row else None
+
+
 def _entry(fact: Fact) -> Entry:
     if isinstance(fact, TransitionFact):
         details: dict[str, object] = {"cause": fact.cause.value, "playbook_version": fact.playbook_version}

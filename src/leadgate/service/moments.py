@@ -1,11 +1,9 @@
-"""Reading the latest scores for the hand-off: a lead's score at the moment it moves, and
-the leads whose engagement restarted."""
+"""Reading the latest scores for the hand-off: a lead's score at the moment it moves."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import ibis.expr.types as ir
 import orjson
 
 from leadgate.lifecycle.decisions import Moment
@@ -33,18 +31,7 @@ def score_row(store: DuckDBStore, lead_key: int) -> dict[str, Any]:
     """A lead's latest scored row (empty before its first scoring)."""
     if not store.has_table(SCORES_TABLE):
         return {}
-    scores = store.backend.table(SCORES_TABLE)
-    rows = scores.filter(scores.lead_key == lead_key).to_pyarrow().to_pylist()
-    return rows[0] if rows else {}
-
-
-def engagement_restarts(store: DuckDBStore) -> ir.Table | None:
-    """``(lead_key, since)`` of recycled leads whose engagement restarted (None when there is none)."""
-    state = store.backend.table("lead_state")
-    restarted = state.filter(state.engagement_since.notnull()).select(state.lead_key, since=state.engagement_since)
-    if restarted.count().to_pyarrow().as_py() == 0:
-        return None
-    return restarted
+    return store.lead_row(SCORES_TABLE, lead_key)
 
 
 def _number(value: Any) -> float | None:

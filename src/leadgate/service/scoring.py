@@ -43,13 +43,13 @@ def run_scoring(
     playbook: Playbook,
     as_of: dt.datetime | None = None,
     incremental: bool = False,
-    engagement_since: ir.Table | None = None,
 ) -> ScoringRun:
     """Score leads as of ``as_of`` (default: now) and store the result.
 
-    ``engagement_since`` (see :func:`~leadgate.scoring.engine.score_leads`) restarts the
-    engagement of recycled leads; a lead whose engagement restarted since the last run counts
-    as touched.
+    Recycled leads whose playbook restarts engagement count only their events since then
+    (:func:`engagement_restarts`); such a lead counts as touched for an incremental run.
+    An incremental run as of a moment before the last run's is run in full: the stored
+    scores belong to a later moment.
     """
     as_of = as_of or utc_now()
     started = time.perf_counter()
@@ -60,6 +60,9 @@ def run_scoring(
             reason = "no earlier scoring run"
         elif last["playbook_digest"] != playbook.digest:
             reason = "the playbook changed since the last run"
+        elif isinstance(last["as_of"], dt.datetime) and as_of < last["as_of"]:
+            reason = f"--as-of is before the last run's ({last['as_of']:%Y-%m-%d %H:%M})"
+    engagement_since = engagement_restarts(store)
     facts = store.facts()
     if incremental and not reason and last is not None:
         kind = "incremental"
@@ -91,6 +94,15 @@ def run_scoring(
         }
     )
     return ScoringRun(kind, as_of, scored, seconds, playbook.version, reason)
+
+
+def engagement_restarts(store: DuckDBStore) -> ir.Table | None:
+    """``(lead_key, since)`` of recycled leads whose engagement restarted (None when there is none)."""
+    state = store.backend.table("lead_state")
+    restarted = state.filter(state.engagement_since.notnull()).select(state.lead_key, since=state.engagement_since)
+    if restarted.count().to_pyarrow().as_py() == 0:
+        return None
+    return restarted
 
 
 def stamped(scores: ir.Table, playbook: Playbook, as_of: dt.datetime) -> ir.Table:

@@ -13,11 +13,20 @@ Rooms: ``catalogue`` (reference lists), ``clock`` (time zones and rhythms), ``wo
 (accounts, contacts, visitors), ``propensity``, ``journeys`` (arrival, identification,
 interest), ``outcomes``, ``intent`` (hand raises), ``web``, ``campaigns``, ``product`` and
 ``behaviour`` (event streams), ``history`` (the whole plan), ``truth``, and the outputs:
-``facts`` and ``to_store``, ``jsonl`` and ``to_files``.
+``facts`` and ``to_store``, ``jsonl`` and ``to_files``; then ``sales``, which plays the reps'
+side over a stored history through the real cycle and decision path.
 """
 
+from leadgate.simulate.sales import SalesSummary, play_sales
 from leadgate.simulate.summary import SimulationSummary
 from leadgate.simulate.to_files import write_simulation_files
 from leadgate.simulate.to_store import TRUTH_TABLE, simulate_into_store
 
-__all__ = ["TRUTH_TABLE", "SimulationSummary", "simulate_into_store", "write_simulation_files"]
+__all__ = [
+    "TRUTH_TABLE",
+    "SalesSummary",
+    "SimulationSummary",
+    "play_sales",
+    "simulate_into_store",
+    "write_simulation_files",
+]

@@ -90,8 +90,15 @@ class DuckDBStore:
         self.path = str(path)
         try:
             self.con = duckdb.connect(self.path, read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise StoreError(
+                    "the workspace is in use by another leadgate command (DuckDB has one writer at a time); "
+                    "try again when it has finished"
+                ) from None
+            raise StoreError(f"cannot open the database {Path(self.path).name}: {exc}") from exc
         except duckdb.Error as exc:
-            raise StoreError(f"cannot open the database {self.path}: {exc}") from exc
+            raise StoreError(f"cannot open the database {Path(self.path).name}: {exc}") from exc
         self._run(f"SET perfect_ht_threshold = {WHOLE_TABLE_HASH_BITS}")
         if memory_limit:
             try:
@@ -150,6 +157,16 @@ class DuckDBStore:
     def count(self, table: str) -> int:
         row = self._one(f"SELECT count(*) FROM {_identifier(table)}")
         return int(row[0]) if row else 0
+
+    def lead_row(self, table: str, lead_key: int) -> dict[str, Any]:
+        """One lead's row of a per-lead table, by column name (empty when there is none)."""
+        try:
+            cursor = self.con.execute(f"SELECT * FROM {_identifier(table)} WHERE lead_key = ? LIMIT 1", [lead_key])
+            rows = cursor.fetchall()
+        except duckdb.Error as exc:
+            raise StoreError(f"{type(exc).__name__}: {exc}") from exc
+        names = [column[0] for column in cursor.description or []]
+        return dict(zip(names, rows[0], strict=True)) if rows else {}
 
     def has_table(self, name: str) -> bool:
         row = self._one("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name])
@@ -232,10 +249,24 @@ class DuckDBStore:
             raise
 
     # -- derived tables --------------------------------------------------------------------
+    def sql(self, expression: ir.Table) -> str:
+        """The DuckDB SQL of an Ibis expression.
+
+        Compiled without Ibis's merging of nested selects (``fuse_selects``): the merging was
+        nearly half the time to compile a scoring expression (0.12 s of every incremental run)
+        and buys nothing here, as DuckDB's optimizer flattens the subqueries itself (the same
+        scores, in the same time, at 1M leads).
+        """
+        fuse = ibis.options.sql.fuse_selects
+        ibis.options.sql.fuse_selects = False
+        try:
+            return str(self.backend.compile(expression))
+        finally:
+            ibis.options.sql.fuse_selects = fuse
+
     def replace_table(self, name: str, expression: ir.Table) -> None:
         """Materialise an Ibis expression as a table of this store (derived data only)."""
-        compiled = self.backend.compile(expression)
-        self._run(f"CREATE OR REPLACE TABLE {_identifier(name)} AS {compiled}")
+        self._run(f"CREATE OR REPLACE TABLE {_identifier(name)} AS {self.sql(expression)}")
 
     def replace_table_from_arrow(self, name: str, rows: pa.Table) -> None:
         """Store in-memory rows as a (derived or bookkeeping) table, replacing it."""
@@ -255,7 +286,7 @@ class DuckDBStore:
     def replace_rows(self, name: str, expression: ir.Table, keys: ir.Table, key: str = "lead_key") -> None:
         """Swap the rows of a derived table whose ``key`` is in ``keys`` for ``expression``'s rows."""
         self.replace_table("replacement_keys", keys.select(key).distinct())
-        compiled = self.backend.compile(expression)
+        compiled = self.sql(expression)
         table = _identifier(name)
         # A few keys spread over the whole key range: a perfect hash table sized for the range
         # would cost more than it saves.

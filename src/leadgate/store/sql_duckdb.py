@@ -119,6 +119,13 @@ ERASE_PERSON = (
     """UPDATE events SET user_id = NULL, anonymous_id = NULL, properties = NULL, path = NULL,
               utm_source = NULL, utm_medium = NULL, utm_campaign = NULL
        WHERE lead_key = $lead_key""",
+    # sales notes are free text about the person; another lead named as its duplicate forgets it
+    "UPDATE decisions SET note = NULL, duplicate_of = NULL WHERE lead_key = $lead_key",
+    """UPDATE decisions SET duplicate_of = NULL WHERE duplicate_of IN
+       (SELECT id_value FROM person_keys WHERE lead_key = $lead_key AND id_kind = 'user')""",
+    """UPDATE transitions SET detail = replace(detail, 'duplicate of ' || p.id_value, 'duplicate of an erased lead')
+       FROM person_keys AS p WHERE p.lead_key = $lead_key AND p.id_kind = 'user'
+       AND ends_with(transitions.detail, 'duplicate of ' || p.id_value)""",
     """UPDATE person_keys SET id_value = 'erased-' || CAST(first_key AS VARCHAR)
        WHERE lead_key = $lead_key""",
     "INSERT INTO erasures VALUES ($lead_key, $at)",

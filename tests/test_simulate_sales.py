@@ -1,0 +1,169 @@
+"""The simulated sales side: decisions through the real path, consistent with the ground truth.
+
+One play (500 leads over 60 days, about 43 daily cycles) is shared by the checks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import pytest
+
+from leadgate.domain.stages import Stage
+from leadgate.lifecycle.facts import AssignmentFact, BreachFact, DecisionFact, TransitionFact, fold
+from leadgate.lifecycle.machine import check_transition, transitions_for
+from leadgate.playbook.loader import parse_playbook
+from leadgate.service.history import lead_history, richest_story
+from leadgate.service.scoring import SCORES_TABLE
+from leadgate.simulate import TRUTH_TABLE, SalesSummary, play_sales, simulate_into_store
+from leadgate.store.duckdb_store import DuckDBStore
+from leadgate.store.lifecycle_store import LifecycleStore
+from leadgate.workspace import example_playbook_text
+
+END = dt.datetime(2026, 11, 26, 7, 0)
+DAYS = 60
+PLAYBOOK = parse_playbook(example_playbook_text(), "playbook.yaml")
+
+
+@pytest.fixture(scope="module")
+def played(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DuckDBStore, SalesSummary]]:
+    store = DuckDBStore(tmp_path_factory.mktemp("sales") / "leadgate.duckdb")
+    simulate_into_store(store, leads=500, days=DAYS, seed=5, end=END)
+    summary = play_sales(store, PLAYBOOK, seed=5, start=END - dt.timedelta(days=DAYS), end=END)
+    yield store, summary
+    store.close()
+
+
+def decisions(store: DuckDBStore) -> list[DecisionFact]:
+    return [
+        fact
+        for facts in LifecycleStore(store).facts_by_lead().values()
+        for fact in facts
+        if isinstance(fact, DecisionFact)
+    ]
+
+
+def truth(store: DuckDBStore) -> dict[int, tuple[dt.datetime | None, str]]:
+    """Lead key -> (truth's SQL moment, outcome)."""
+    rows = store._run(
+        f"""SELECT p.lead_key, t.sql_at, t.outcome FROM {TRUTH_TABLE} AS t
+            JOIN person_keys AS p ON p.id_kind = 'user' AND p.id_value = t.lead_id AND p.first_key = p.lead_key"""
+    )
+    return {key: (sql_at, outcome) for key, sql_at, outcome in rows}
+
+
+def test_the_play_has_every_kind_of_sales_moment(played: tuple[DuckDBStore, SalesSummary]) -> None:
+    store, summary = played
+    made = summary.decisions
+    assert made["accept"] > 10 and made["reject"] > 3 and made["qualify"] > 3, summary.describe()
+    assert summary.sla_breaches > 0 and summary.cycles >= 40
+    assert store.count("sla_breaches") == summary.sla_breaches
+    assert sum(summary.decisions.values()) == len(decisions(store))
+    stages = {state.stage for state in LifecycleStore(store).states().values()}
+    assert {Stage.SAL, Stage.SQL, Stage.RECYCLED} <= stages, stages
+    reasons = set(PLAYBOOK.model.stages.sal.reject_reasons)
+    assert {fact.reason for fact in decisions(store) if fact.kind == "reject"} <= reasons
+    assert {fact.source for fact in decisions(store)} == {"simulation"}
+
+
+def test_every_recorded_move_is_allowed_and_states_are_the_fold_of_the_facts(
+    played: tuple[DuckDBStore, SalesSummary],
+) -> None:
+    store, _ = played
+    table = transitions_for(pql=True, sal=True)
+    lifecycle = LifecycleStore(store)
+    facts = lifecycle.facts_by_lead()
+    for lead_facts in facts.values():
+        for fact in lead_facts:
+            if isinstance(fact, TransitionFact):
+                check_transition(table, fact.source, fact.target, fact.cause)
+    states = lifecycle.states()
+    assert {key: fold(key, lead_facts) for key, lead_facts in facts.items()} == states
+    assert not [state for state in states.values() if state.stage in (Stage.MQL, Stage.PQL)]  # all routed
+
+
+def test_decisions_follow_the_ground_truth(played: tuple[DuckDBStore, SalesSummary]) -> None:
+    store, _ = played
+    known = truth(store)
+    for fact in decisions(store):
+        sql_at, outcome = known[fact.lead_key]
+        if fact.kind == "qualify":
+            assert sql_at is not None and fact.at >= sql_at  # sales qualifies what the truth makes an SQL, not before
+        if fact.kind in ("won", "lost"):
+            assert outcome == fact.kind
+        assert fact.at <= END
+
+
+def test_each_decision_was_made_by_the_lead_owner_of_the_moment(played: tuple[DuckDBStore, SalesSummary]) -> None:
+    store, _ = played
+    for lead_facts in LifecycleStore(store).facts_by_lead().values():
+        owner = None
+        for fact in lead_facts:
+            if isinstance(fact, AssignmentFact):
+                owner = fact.owner
+            elif isinstance(fact, DecisionFact):
+                assert fact.actor == owner
+            elif isinstance(fact, TransitionFact) and fact.target in (Stage.RECYCLED, Stage.DISQUALIFIED):
+                owner = None
+
+
+def test_late_answers_breach_the_sla_and_the_lead_moves_on(played: tuple[DuckDBStore, SalesSummary]) -> None:
+    store, _ = played
+    for lead_facts in LifecycleStore(store).facts_by_lead().values():
+        for index, fact in enumerate(lead_facts):
+            if isinstance(fact, BreachFact):
+                assert fact.at > fact.due_at
+                after = lead_facts[index + 1]  # the playbook reassigns on breach
+                assert isinstance(after, AssignmentFact) and after.cause == "sla_reassign" and after.owner != fact.owner
+
+
+def test_the_history_of_a_simulated_lead_tells_its_whole_story(played: tuple[DuckDBStore, SalesSummary]) -> None:
+    store, _ = played
+    qualified = next(fact for fact in decisions(store) if fact.kind == "qualify")
+    lead_id = store._run(f"SELECT lead_id FROM {SCORES_TABLE} WHERE lead_key = ?", [qualified.lead_key])[0][0]
+    story = lead_history(store, lead_id)
+    kinds = {entry.kind for entry in story.entries}
+    assert {"event", "transition", "assignment", "decision"} <= kinds
+    moves = [entry.what.split(":")[0] for entry in story.entries if entry.kind == "transition"]
+    sql = moves.index("sal → sql")
+    assert moves[sql - 3 : sql] in (
+        ["inquiry → mql", "mql → sal_pending", "sal_pending → sal"],
+        ["inquiry → pql", "pql → sal_pending", "sal_pending → sal"],
+        ["recycled → mql", "mql → sal_pending", "sal_pending → sal"],
+        ["recycled → pql", "pql → sal_pending", "sal_pending → sal"],
+    ), moves
+    decided = [entry for entry in story.entries if entry.kind == "decision"]
+    assert [entry.what for entry in decided if entry.what.startswith("qualify")] == [
+        "qualify, checklist budget,authority,need,timeline"
+    ]
+    assert all(entry.who == qualified.actor for entry in decided if entry.what.startswith(("accept", "qualify")))
+    first_move = next(entry for entry in story.entries if entry.kind == "transition")
+    assert first_move.score is not None and first_move.details["contributions"]  # the score at that moment
+
+
+def test_the_richest_story_is_a_won_lead_else_the_one_with_the_most_moves(
+    played: tuple[DuckDBStore, SalesSummary],
+) -> None:
+    store, _ = played
+    ids = dict(store._run(f"SELECT lead_key, lead_id FROM {SCORES_TABLE}"))
+    ranked = []
+    for key, lead_facts in LifecycleStore(store).facts_by_lead().items():
+        moves = [fact for fact in lead_facts if isinstance(fact, TransitionFact)]
+        if moves:
+            won = any(fact.target == Stage.WON for fact in moves)
+            ranked.append((-won, -len(moves), ids[key]))
+    assert richest_story(store) == min(ranked)[2]
+
+
+def test_the_same_seed_plays_the_same_sales_side(tmp_path_factory: pytest.TempPathFactory) -> None:
+    def play() -> list[tuple[object, ...]]:
+        store = DuckDBStore(tmp_path_factory.mktemp("again") / "leadgate.duckdb")
+        simulate_into_store(store, leads=150, days=15, seed=9, end=END)
+        play_sales(store, PLAYBOOK, seed=9, start=END - dt.timedelta(days=15), end=END)
+        rows = store._run('SELECT lead_key, kind, actor, "at", reason, note FROM decisions ORDER BY ALL')
+        store.close()
+        return rows
+
+    first = play()
+    assert first and first == play()
