@@ -8,15 +8,17 @@ from pathlib import Path
 import pytest
 
 from leadgate.domain.stages import Stage
-from leadgate.errors import InputError
+from leadgate.errors import InputError, UserError
+from leadgate.ingest.outcomes import OutcomeRow
 from leadgate.lifecycle.decisions import Conflict, Decision, DecisionRefused
 from leadgate.lifecycle.facts import TransitionFact, fold
 from leadgate.lifecycle.machine import TransitionRefused
 from leadgate.playbook.loader import parse_playbook
 from leadgate.service.cycle import run_cycle
-from leadgate.service.decisions import OutcomeRow, OutcomesApplied, apply_decision, apply_outcomes
+from leadgate.service.decisions import OutcomesApplied, apply_decision, apply_outcomes
 from leadgate.service.explain import explain_lead
 from leadgate.service.history import lead_history
+from leadgate.service.queue import rep_queue
 from leadgate.service.scoring import SCORES_TABLE, run_scoring
 from leadgate.store.duckdb_store import DuckDBStore
 from leadgate.store.lifecycle_store import LifecycleStore
@@ -171,6 +173,22 @@ def test_plain_scoring_and_explain_also_restart_a_recycled_lead_s_engagement(wor
     assert explain_lead(world.store, PLAYBOOK, "ben", at("2026-11-24T09:00:00")).engagement == 0
     ann = scores.filter(scores.lead_id == "ann").to_pyarrow().to_pylist()[0]
     assert ann["engagement"] == 40  # not recycled: the demo request still counts
+
+
+def test_the_queue_puts_leads_awaiting_a_decision_first_with_their_sla_time_left(world: World) -> None:
+    hand_raisers(world)
+    run_cycle(world.store, PLAYBOOK, at(MONDAY))
+    apply_decision(world.store, PLAYBOOK, Decision("accept", "ann", "carla", at(MONDAY)))
+    items = rep_queue(world.store, PLAYBOOK, None, at("2026-11-23T10:00:00"))  # 11:00 Paris
+    # ben (score 75) awaits farah's decision, due 14:00 Paris: 3 business hours left; ann (100) is accepted.
+    assert [(item.lead_id, item.stage, item.owner, item.score) for item in items] == [
+        ("ben", "sal_pending", "farah", 75.0),
+        ("ann", "sal", "carla", 100.0),
+    ]
+    assert items[0].sla_minutes_left == 180 and items[1].sla_minutes_left is None
+    assert [item.lead_id for item in rep_queue(world.store, PLAYBOOK, "carla", at(MONDAY))] == ["ann"]
+    with pytest.raises(UserError, match="'zoe' is not a rep"):
+        rep_queue(world.store, PLAYBOOK, "zoe", at(MONDAY))
 
 
 def test_an_sla_breach_reassigns_once(world: World) -> None:

@@ -16,7 +16,7 @@ from leadgate.lifecycle.facts import LeadState
 from leadgate.lifecycle.machine import transitions_for
 from leadgate.service.cycle import run_cycle
 from leadgate.service.decisions import apply_decision
-from leadgate.service.history import lead_history
+from leadgate.service.history import MAX_EVENTS, lead_history
 from leadgate.service.queue import describe_time_left, rep_queue
 from leadgate.service.scoring import utc_now
 from leadgate.workspace import Workspace
@@ -263,19 +263,22 @@ def outcome(
 def history(
     ctx: typer.Context,
     lead_id: str = typer.Argument(..., metavar="LEAD"),
+    events: int = typer.Option(
+        MAX_EVENTS, "--events", min=0, help="Show at most this many of the latest events (0: only the hand-off)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the history as JSON."),
 ) -> None:
     """A lead's whole story: events, stage changes with the score at that moment, assignments,
     decisions and SLA breaches, with who and why."""
-    story = lead_history(state(ctx).workspace().store, lead_id)
+    story = lead_history(state(ctx).workspace().store, lead_id, max_events=events)
     if as_json:
         print_json(story)
         return
     console.print(
         f"[bold]{story.lead_id}[/] is {story.stage}"
         + (f", owned by {story.owner}" if story.owner else "")
-        + f" (qualified {story.episode} time{'s' if story.episode != 1 else ''}; "
-        f"{story.events_total:,} events, the latest {story.events_shown:,} shown)",
+        + f" (qualified {story.episode} time{'s' if story.episode != 1 else ''}; {story.events_total:,} events, "
+        + (f"the latest {story.events_shown:,} shown)" if story.events_shown else "not shown)"),
         highlight=False,
     )
     table = Table("when (UTC)", "what", "who", "score", show_lines=False)

@@ -201,12 +201,16 @@ def _next_steps(workspace: Workspace, directory: Path, top: list[Any]) -> list[s
         if item.stage == "sal_pending"
     ]
     if waiting:
-        item = waiting[0]
+        first, second = waiting[0], waiting[-1]
         steps += [
-            f"  leadgate -w {directory} queue --owner {item.owner}      what {item.owner} must accept or reject",
-            f"  leadgate -w {directory} accept {item.lead_id} --by {item.owner}",
-            f"  leadgate -w {directory} reject {item.lead_id} --by {item.owner} --reason bad_timing --note 'next year'",
+            f"  leadgate -w {directory} queue --owner {first.owner}      what {first.owner} must accept or reject",
+            f"  leadgate -w {directory} accept {first.lead_id} --by {first.owner}",
         ]
+        if second is not first:
+            steps.append(
+                f"  leadgate -w {directory} reject {second.lead_id} --by {second.owner} --reason bad_timing "
+                "--note 'budget next year'"
+            )
     told = richest_story(workspace.store)
     if told is not None:
         steps.append(f"  leadgate -w {directory} history {told}      a lead's whole story, with who and why")

@@ -7,6 +7,8 @@ A CSV (or Parquet) with ``lead_id`` and either an ``outcome`` column (``opportun
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from pathlib import Path
 
 from leadgate.errors import InputError, Issue
@@ -14,9 +16,18 @@ from leadgate.ingest import readers
 from leadgate.ingest.rows import RowProblem, parse_time
 from leadgate.ingest.tables import ColumnMap
 from leadgate.lifecycle.decisions import OUTCOME_KINDS
-from leadgate.service.decisions import OutcomeRow
 
 DATE_COLUMNS = {f"{kind}_at": kind for kind in OUTCOME_KINDS}
+
+
+@dataclass(frozen=True)
+class OutcomeRow:
+    """One outcome read from a CRM export: the lead, what happened, when, and its line."""
+
+    line: int
+    lead_id: str
+    outcome: str
+    at: dt.datetime
 
 
 def read_outcomes(path: Path, column_map: ColumnMap) -> list[OutcomeRow]:

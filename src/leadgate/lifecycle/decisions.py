@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 from leadgate.domain.stages import Stage
 from leadgate.errors import UserError
-from leadgate.lifecycle.facts import DecisionFact, Fact, LeadState, TransitionFact
-from leadgate.lifecycle.machine import Cause, Transition, check_transition
+from leadgate.lifecycle.facts import DecisionFact, Fact, LeadState, Moment, TransitionFact, checked_move
+from leadgate.lifecycle.machine import Cause, Transition
 from leadgate.playbook.model import PlaybookModel
 from leadgate.routing.assign import Absence
 
@@ -44,16 +44,6 @@ class Decision:
     duplicate_of: str | None = None
     expected_version: int | None = None  # the version the decision-maker saw (None: whatever is current)
     source: str = "cli"
-
-
-@dataclass(frozen=True)
-class Moment:
-    """The lead's score when a decision moves it (recorded on the transition)."""
-
-    score: float | None = None
-    fit: float | None = None
-    engagement: float | None = None
-    contributions: str | None = None
 
 
 @dataclass(frozen=True)
@@ -127,22 +117,17 @@ def _check_actor(state: LeadState, decision: Decision, context: Context) -> None
 def _move(
     state: LeadState, target: Stage, cause: Cause, detail: str, decision: Decision, context: Context, **extra: object
 ) -> TransitionFact:
-    check_transition(context.table, state.stage, target, cause)
-    moment = context.moment
-    return TransitionFact(
-        lead_key=state.lead_key,
-        source=state.stage,
-        target=target,
-        cause=cause,
-        detail=detail,
-        actor=decision.actor,
-        at=decision.at,
-        playbook_version=context.playbook_version,
-        score=moment.score,
-        fit=moment.fit,
-        engagement=moment.engagement,
-        contributions=moment.contributions,
-        **extra,  # type: ignore[arg-type]
+    return checked_move(
+        context.table,
+        state,
+        target,
+        cause,
+        detail,
+        decision.actor,
+        decision.at,
+        context.playbook_version,
+        context.moment,
+        **extra,
     )
 
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from leadgate.domain.stages import Stage
-from leadgate.lifecycle.machine import Cause
+from leadgate.lifecycle.machine import Cause, Transition, check_transition
 
 SYSTEM_ACTOR = "leadgate"
 
@@ -36,6 +36,48 @@ class TransitionFact:
     contributions: str | None = None  # JSON: [{rule, points}] at that moment
     cool_off_until: dt.datetime | None = None  # recycled: when it may qualify again
     reset_engagement: bool = False  # recycled: engagement counts again from this moment
+
+
+@dataclass(frozen=True)
+class Moment:
+    """A lead's score when it moves (recorded on the transition)."""
+
+    score: float | None = None
+    fit: float | None = None
+    engagement: float | None = None
+    contributions: str | None = None  # JSON: [{rule, points}]
+
+
+def checked_move(
+    table: tuple[Transition, ...],
+    state: LeadState,
+    target: Stage,
+    cause: Cause,
+    detail: str,
+    actor: str,
+    at: dt.datetime,
+    playbook_version: int,
+    moment: Moment,
+    **extra: object,
+) -> TransitionFact:
+    """The one way to make a move: refused (:class:`~leadgate.lifecycle.machine.TransitionRefused`)
+    unless the stage machine's table allows it, and recorded with the score at that moment."""
+    check_transition(table, state.stage, target, cause)
+    return TransitionFact(
+        lead_key=state.lead_key,
+        source=state.stage,
+        target=target,
+        cause=cause,
+        detail=detail,
+        actor=actor,
+        at=at,
+        playbook_version=playbook_version,
+        score=moment.score,
+        fit=moment.fit,
+        engagement=moment.engagement,
+        contributions=moment.contributions,
+        **extra,  # type: ignore[arg-type]
+    )
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ import datetime as dt
 from collections.abc import Mapping
 
 from leadgate.domain.stages import Stage
-from leadgate.lifecycle.facts import SYSTEM_ACTOR, LeadState, TransitionFact
-from leadgate.lifecycle.machine import Cause
+from leadgate.lifecycle.facts import SYSTEM_ACTOR, LeadState, Moment, TransitionFact, checked_move
+from leadgate.lifecycle.machine import Cause, Transition
 from leadgate.playbook.model import PlaybookModel
 
 
@@ -29,12 +29,13 @@ def qualifying_conditions(playbook: PlaybookModel) -> dict[str, list[str]]:
 
 
 def rule_transition(
+    table: tuple[Transition, ...],
     state: LeadState,
     flags: Mapping[str, bool],
     playbook: PlaybookModel,
     playbook_version: int,
     at: dt.datetime,
-    score: Mapping[str, object],
+    moment: Moment,
 ) -> TransitionFact | None:
     """The move a lead's condition flags call for now, if any."""
     target, holding = _target(state, flags, playbook, at)
@@ -43,20 +44,7 @@ def rule_transition(
     again = " again" if state.episode else ""
     conditions = "condition holds" if len(holding) == 1 else "conditions hold"
     detail = f"{' and '.join(holding)} {conditions}" + (f" (qualifies{again})" if target != Stage.SQL else "")
-    return TransitionFact(
-        lead_key=state.lead_key,
-        source=state.stage,
-        target=target,
-        cause=Cause.RULE,
-        detail=detail,
-        actor=SYSTEM_ACTOR,
-        at=at,
-        playbook_version=playbook_version,
-        score=_number(score.get("score")),
-        fit=_number(score.get("fit")),
-        engagement=_number(score.get("engagement")),
-        contributions=score.get("contributions") if isinstance(score.get("contributions"), str) else None,  # type: ignore[arg-type]
-    )
+    return checked_move(table, state, target, Cause.RULE, detail, SYSTEM_ACTOR, at, playbook_version, moment)
 
 
 def _target(
@@ -74,7 +62,3 @@ def _target(
         if holding:
             return stage, holding
     return None, []
-
-
-def _number(value: object) -> float | None:
-    return float(value) if isinstance(value, (int, float)) else None

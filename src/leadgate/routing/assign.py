@@ -115,7 +115,7 @@ def _within_team(
         return Assignment(team.manager, team_name, index, label, "manager_queue", f"{why}: the manager's queue")
     if method == "least_loaded":
         chosen = min(present, key=lambda rep: (state.open_leads.get(rep, 0), team.members.index(rep)))
-        reason = f"fewest open leads ({state.open_leads.get(chosen, 0)})"
+        reason = f"fewest open leads: {state.open_leads.get(chosen, 0)}"
     elif method == "weighted":
         weights = rule.weights or {}
         counts = state.assigned_counts.get(team_name, {})
@@ -127,7 +127,7 @@ def _within_team(
             return (counts.get(rep, 0) - share * total, team.members.index(rep))
 
         chosen = min(present, key=deficit)
-        reason = f"weighted rotation (weight {weights.get(chosen, 1)} of {weight_sum})"
+        reason = f"weighted rotation, weight {weights.get(chosen, 1)} of {weight_sum}"
     else:
         chosen = _next_in_rotation(team.members, present, state.last_assigned.get(team_name))
         reason = "round-robin"

@@ -24,8 +24,16 @@ from typing import Any, TypeVar
 import ibis
 
 from leadgate.domain.stages import Stage
-from leadgate.lifecycle.facts import SYSTEM_ACTOR, AssignmentFact, BreachFact, Fact, LeadState, TransitionFact
-from leadgate.lifecycle.machine import Cause, transitions_for
+from leadgate.lifecycle.facts import (
+    SYSTEM_ACTOR,
+    AssignmentFact,
+    BreachFact,
+    Fact,
+    LeadState,
+    TransitionFact,
+    checked_move,
+)
+from leadgate.lifecycle.machine import Cause, Transition, transitions_for
 from leadgate.lifecycle.qualify import rule_transition
 from leadgate.playbook.compiled import Playbook
 from leadgate.routing.assign import Assignment, RoutingState, route
@@ -124,11 +132,11 @@ def _move_by_rules(
 
     facts: list[Fact] = []
     expected: dict[int, int] = {}
+    table = _table(playbook)
     for row in _scored_rows(store, candidates):
         state = _state_of(row)
         names = {flag[2:]: bool(row[flag]) for flag in flags}
-        score = {**row, "contributions": moment_of(row, playbook).contributions}
-        fact = rule_transition(state, names, playbook.model, playbook.version, as_of, score)
+        fact = rule_transition(table, state, names, playbook.model, playbook.version, as_of, moment_of(row, playbook))
         if fact is not None:
             facts.append(fact)
             expected[state.lead_key] = state.version
@@ -144,6 +152,7 @@ def _route_unassigned(
     rows = _scored_rows(store, lambda table: table.stage.isin(["mql", "pql"]) & table.owner.isnull())
     state = routing_state(lifecycle)
     rep_due = deadline(playbook.model, as_of)  # the same for every lead routed now (and costly in business time)
+    table = _table(playbook)
     facts: list[Fact] = []
     assignments: list[AssignmentFact] = []
     expected: dict[int, int] = {}
@@ -153,8 +162,8 @@ def _route_unassigned(
             playbook.model, _route_flags(row, playbook), row.get(f"{ACCOUNT_PREFIX}owner"), state, as_of.date()
         )
         state = state.after(assignment)
-        assigned, moved = _assignment_facts(lead, assignment, playbook, as_of, row, "routing", rep_due)
-        facts += [assigned, moved]
+        assigned = _assignment_fact(lead, assignment, playbook, as_of, "routing", rep_due)
+        facts += [assigned, _routing_move(table, lead, assigned, assignment, playbook, as_of, row)]
         assignments.append(assigned)
         expected[lead.lead_key] = lead.version
     lifecycle.record(facts, expected)
@@ -178,21 +187,22 @@ def _route_flags(row: dict[str, Any], playbook: Playbook) -> list[bool]:
     ]
 
 
-def _assignment_facts(
+def _table(playbook: Playbook) -> tuple[Transition, ...]:
+    return transitions_for(playbook.model.stages.pql is not None, playbook.model.stages.sal.enabled)
+
+
+def _assignment_fact(
     lead: LeadState,
     assignment: Assignment,
     playbook: Playbook,
     as_of: dt.datetime,
-    row: dict[str, Any],
     cause: str,
     rep_due: dt.datetime | None,
-) -> tuple[AssignmentFact, TransitionFact]:
-    """The assignment and the move to the rep's queue; ``rep_due`` is the SLA deadline of a
-    lead assigned to a rep now (see :func:`~leadgate.routing.sla.deadline`)."""
+) -> AssignmentFact:
+    """The assignment; ``rep_due`` is the SLA deadline of a lead assigned to a rep now (see
+    :func:`~leadgate.routing.sla.deadline`)."""
     queue = "manager" if assignment.method == "manager_queue" else "rep"
-    sal = playbook.model.stages.sal.enabled
-    due = rep_due if sal and queue == "rep" else None
-    assigned = AssignmentFact(
+    return AssignmentFact(
         lead_key=lead.lead_key,
         owner=assignment.owner,
         team=assignment.team,
@@ -201,27 +211,27 @@ def _assignment_facts(
         method=assignment.method,
         reason=assignment.reason,
         at=as_of,
-        due_at=due,
+        due_at=rep_due if playbook.model.stages.sal.enabled and queue == "rep" else None,
         cause=cause,
     )
-    target = Stage.SAL_PENDING if sal else Stage.SAL
-    where = f"{assignment.owner}'s queue" if queue == "rep" else f"the manager's queue ({assignment.owner})"
+
+
+def _routing_move(
+    table: tuple[Transition, ...],
+    lead: LeadState,
+    assigned: AssignmentFact,
+    assignment: Assignment,
+    playbook: Playbook,
+    as_of: dt.datetime,
+    row: dict[str, Any],
+) -> TransitionFact:
+    """The move of a newly routed lead to its owner's queue (awaiting acceptance, or accepted
+    when SAL is not used)."""
+    target = Stage.SAL_PENDING if playbook.model.stages.sal.enabled else Stage.SAL
+    where = f"{assigned.owner}'s queue" if assigned.queue == "rep" else f"the manager's queue ({assigned.owner})"
+    detail = f"routed to {where} by “{assignment.rule}” ({assignment.reason})"
     moment = moment_of(row, playbook)
-    moved = TransitionFact(
-        lead_key=lead.lead_key,
-        source=lead.stage,
-        target=target,
-        cause=Cause.ROUTING,
-        detail=f"routed to {where} by “{assignment.rule}” ({assignment.reason})",
-        actor=SYSTEM_ACTOR,
-        at=as_of,
-        playbook_version=playbook.version,
-        score=moment.score,
-        fit=moment.fit,
-        engagement=moment.engagement,
-        contributions=moment.contributions,
-    )
-    return assigned, moved
+    return checked_move(table, lead, target, Cause.ROUTING, detail, SYSTEM_ACTOR, as_of, playbook.version, moment)
 
 
 def check_slas(store: DuckDBStore, lifecycle: LifecycleStore, playbook: Playbook, as_of: dt.datetime) -> int:
@@ -241,7 +251,7 @@ def check_slas(store: DuckDBStore, lifecycle: LifecycleStore, playbook: Playbook
     if not late:
         return 0
     action = playbook.model.stages.sal.on_sla_breach
-    table = transitions_for(playbook.model.stages.pql is not None, playbook.model.stages.sal.enabled)
+    table = _table(playbook)
     state = routing_state(lifecycle)
     facts: list[Fact] = []
     expected: dict[int, int] = {}
@@ -267,10 +277,9 @@ def check_slas(store: DuckDBStore, lifecycle: LifecycleStore, playbook: Playbook
         else:
             assignment = _escalation(playbook, lead, owner)
         state = state.after(assignment, taken_from=owner)
-        assigned, _ = _assignment_facts(
-            lead, assignment, playbook, as_of, row, f"sla_{action}", deadline(playbook.model, as_of)
+        facts.append(
+            _assignment_fact(lead, assignment, playbook, as_of, f"sla_{action}", deadline(playbook.model, as_of))
         )
-        facts.append(assigned)
     lifecycle.record(facts, expected)
     return len(late)
 
@@ -283,25 +292,18 @@ def _escalation(playbook: Playbook, lead: LeadState, owner: str) -> Assignment:
 
 
 def _sla_recycle(
-    lead: LeadState, playbook: Playbook, as_of: dt.datetime, row: dict[str, Any], table: Any
+    lead: LeadState, playbook: Playbook, as_of: dt.datetime, row: dict[str, Any], table: tuple[Transition, ...]
 ) -> TransitionFact:
-    from leadgate.lifecycle.machine import check_transition
-
-    check_transition(table, Stage.SAL_PENDING, Stage.RECYCLED, Cause.SLA)
-    moment = moment_of(row, playbook)
-    return TransitionFact(
-        lead_key=lead.lead_key,
-        source=Stage.SAL_PENDING,
-        target=Stage.RECYCLED,
-        cause=Cause.SLA,
-        detail=f"nobody decided by {lead.due_at:%Y-%m-%d %H:%M} UTC: back to nurture",
-        actor=SYSTEM_ACTOR,
-        at=as_of,
-        playbook_version=playbook.version,
-        score=moment.score,
-        fit=moment.fit,
-        engagement=moment.engagement,
-        contributions=moment.contributions,
+    return checked_move(
+        table,
+        lead,
+        Stage.RECYCLED,
+        Cause.SLA,
+        f"nobody decided by {lead.due_at:%Y-%m-%d %H:%M} UTC: back to nurture",
+        SYSTEM_ACTOR,
+        as_of,
+        playbook.version,
+        moment_of(row, playbook),
         cool_off_until=as_of,
         reset_engagement=playbook.model.stages.recycle.reset_engagement,
     )

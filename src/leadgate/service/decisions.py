@@ -8,11 +8,11 @@ them only if the lead has not changed meanwhile.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from leadgate.errors import InputError, Issue, NotFound, UserError
+from leadgate.ingest.outcomes import OutcomeRow
 from leadgate.lifecycle.decisions import IMPORT_ACTOR, Context, Decision, decide
 from leadgate.lifecycle.facts import DecisionFact, Fact, LeadState, apply
 from leadgate.lifecycle.machine import transitions_for
@@ -54,14 +54,6 @@ def apply_decision(store: DuckDBStore, playbook: Playbook, decision: Decision) -
     state = lifecycle.state(lead_key)
     facts = decide(state, decision, context_for(store, playbook, lead_key))
     return lifecycle.record(facts, {lead_key: state.version})[lead_key]
-
-
-@dataclass(frozen=True)
-class OutcomeRow:
-    line: int
-    lead_id: str
-    outcome: str
-    at: dt.datetime
 
 
 @dataclass(frozen=True)

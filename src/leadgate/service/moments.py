@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 
-from leadgate.lifecycle.decisions import Moment
+from leadgate.lifecycle.facts import Moment
 from leadgate.playbook.compiled import Playbook
 from leadgate.service.scoring import SCORES_TABLE
 from leadgate.store.duckdb_store import DuckDBStore

@@ -38,7 +38,8 @@ class QueueItem(BaseModel):
 
 
 def rep_queue(store: DuckDBStore, playbook: Playbook, owner: str | None, as_of: dt.datetime) -> list[QueueItem]:
-    """Leads awaiting acceptance or accepted, of one owner (or of everyone), best score first."""
+    """Leads of one owner (or of everyone): those awaiting acceptance first, then the accepted
+    ones; best score first within each."""
     if owner is not None and owner not in known_reps(playbook.model):
         raise UserError(
             f"{owner!r} is not a rep of the playbook's teams ({', '.join(sorted(known_reps(playbook.model)))})"
@@ -51,7 +52,8 @@ def rep_queue(store: DuckDBStore, playbook: Playbook, owner: str | None, as_of: 
         state = state.filter(state.owner == owner)
     scores = store.backend.table(SCORES_TABLE).rename(score_key="lead_key")
     joined = state.join(scores, state.lead_key == scores.score_key)
-    rows = joined.order_by([ibis.desc("score"), "lead_id"]).to_pyarrow().to_pylist()
+    waiting_first = (joined.stage != "sal_pending").cast("int8")
+    rows = joined.order_by([waiting_first, ibis.desc("score"), "lead_id"]).to_pyarrow().to_pylist()
     calendar = calendar_of(playbook.model)
     return [_item(row, playbook, calendar, as_of) for row in rows]
 
