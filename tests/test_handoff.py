@@ -198,6 +198,9 @@ def test_an_sla_breach_reassigns_once(world: World) -> None:
     assert report.breaches == 2
     ann, ben = state_of(world, "ann"), state_of(world, "ben")
     assert ann.owner == "dev" and ben.owner == "gus"  # type: ignore[attr-defined]
+    assert ann.breaches == 1  # type: ignore[attr-defined]
+    waiting = {item.lead_id: item for item in rep_queue(world.store, PLAYBOOK, None, at("2026-11-23T13:00:01"))}
+    assert (waiting["ann"].owner, waiting["ann"].breaches) == ("dev", 1)
     # 4 business hours from Monday 14:00:01 Paris: 3 h 59 min 59 s on Monday, 1 s on Tuesday at 09:00 Paris.
     assert ann.due_at == at("2026-11-24T08:00:01")  # type: ignore[attr-defined]
     assert run_cycle(world.store, PLAYBOOK, at("2026-11-23T13:00:02")).breaches == 0

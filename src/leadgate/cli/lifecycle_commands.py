@@ -126,8 +126,8 @@ def queue(
     )
     for item in items:
         sla = "accepted" if item.stage == "sal" else describe_time_left(item.sla_minutes_left)
-        if item.breached:
-            sla += " (breached)"
+        if item.breaches:
+            sla += f" ({item.breaches} breach{'es' if item.breaches > 1 else ''} before)"
         table.add_row(
             item.lead_id, item.account_name or "-", number(item.score), item.stage, item.owner, sla, item.hot_because
         )

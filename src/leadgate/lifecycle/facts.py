@@ -133,7 +133,7 @@ class LeadState:
     queue: str | None = None
     assigned_at: dt.datetime | None = None
     due_at: dt.datetime | None = None
-    breached: bool = False  # the current assignment's SLA has been breached
+    breaches: int = 0  # SLA breaches since the lead last qualified (each one moved it on)
     cool_off_until: dt.datetime | None = None
     engagement_since: dt.datetime | None = None
 
@@ -151,11 +151,11 @@ def apply(state: LeadState, fact: Fact) -> LeadState:
     if isinstance(fact, TransitionFact):
         changed = replace(state, stage=fact.target, since=fact.at, version=version)
         if fact.target in (Stage.MQL, Stage.PQL):
-            changed = replace(changed, episode=state.episode + 1, cool_off_until=None)
+            changed = replace(changed, episode=state.episode + 1, cool_off_until=None, breaches=0)
         if fact.target in _RELEASING:
-            changed = replace(changed, owner=None, team=None, queue=None, assigned_at=None, due_at=None, breached=False)
+            changed = replace(changed, owner=None, team=None, queue=None, assigned_at=None, due_at=None)
         if fact.target == Stage.SAL:
-            changed = replace(changed, due_at=None, breached=False)
+            changed = replace(changed, due_at=None)
         if fact.target == Stage.RECYCLED:
             changed = replace(
                 changed,
@@ -172,10 +172,9 @@ def apply(state: LeadState, fact: Fact) -> LeadState:
             queue=fact.queue,
             assigned_at=fact.at,
             due_at=fact.due_at,
-            breached=False,
         )
     if isinstance(fact, BreachFact):
-        return replace(state, version=version, breached=True)
+        return replace(state, version=version, breaches=state.breaches + 1)
     return replace(state, version=version)
 
 

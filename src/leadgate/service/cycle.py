@@ -244,8 +244,7 @@ def check_slas(store: DuckDBStore, lifecycle: LifecycleStore, playbook: Playbook
         lambda table: (
             (table.stage == "sal_pending")
             & table.due_at.notnull()
-            & (table.due_at <= as_of)
-            & ~table.breached.fill_null(False)
+            & (table.due_at <= as_of)  # every breach's action moves the deadline on (or removes it)
         ),
     )
     if not late:
@@ -324,7 +323,7 @@ def _state_of(row: dict[str, Any]) -> LeadState:
         queue=row.get("queue"),
         assigned_at=row.get("assigned_at"),
         due_at=row.get("due_at"),
-        breached=bool(row.get("breached")),
+        breaches=int(row.get("breaches") or 0),
         cool_off_until=row.get("cool_off_until"),
         engagement_since=row.get("engagement_since"),
     )

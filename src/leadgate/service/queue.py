@@ -32,7 +32,7 @@ class QueueItem(BaseModel):
     assigned_at: dt.datetime | None
     due_at: dt.datetime | None
     sla_minutes_left: float | None  # business minutes; negative once overdue
-    breached: bool
+    breaches: int  # SLA breaches since the lead qualified: others let it wait before
     hot_because: str
     version: int
 
@@ -74,7 +74,7 @@ def _item(row: dict[str, Any], playbook: Playbook, calendar: Any, as_of: dt.date
         assigned_at=row.get("assigned_at"),
         due_at=due if row["stage"] == "sal_pending" else None,
         sla_minutes_left=left,
-        breached=bool(row.get("breached")),
+        breaches=int(row.get("breaches") or 0),
         hot_because=hot_because(row, playbook),
         version=int(row["version"]),
     )

@@ -64,9 +64,9 @@ class LifecycleStore:
         return {row[0]: _state(row) for row in rows}
 
     def any_overdue(self, as_of: dt.datetime) -> bool:
-        """Whether a lead awaiting acceptance is past its deadline without a breach recorded."""
+        """Whether a lead awaiting acceptance is past its deadline (a breach to record)."""
         row = self.store._one(
-            "SELECT count(*) FROM lead_state WHERE stage = 'sal_pending' AND due_at <= ? AND breached IS NOT TRUE",
+            "SELECT count(*) FROM lead_state WHERE stage = 'sal_pending' AND due_at <= ?",
             [as_of],
         )
         return bool(row and row[0])

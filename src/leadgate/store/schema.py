@@ -167,7 +167,7 @@ DERIVED_TABLES: dict[str, Columns] = {
         "queue": "text",
         "assigned_at": "timestamp",
         "due_at": "timestamp",
-        "breached": "bool",
+        "breaches": "int64",
         "cool_off_until": "timestamp",
         "engagement_since": "timestamp",
     },
