@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from leadgate.lifecycle.decisions import Conflict, Decision, DecisionRefused
 from leadgate.lifecycle.facts import TransitionFact, fold
 from leadgate.lifecycle.machine import TransitionRefused
 from leadgate.playbook.loader import parse_playbook
+from leadgate.routing.assign import Absence
 from leadgate.service.cycle import run_cycle
 from leadgate.service.decisions import OutcomesApplied, apply_decision, apply_outcomes
 from leadgate.service.explain import explain_lead
@@ -126,9 +128,18 @@ def test_a_refused_decision_writes_nothing(world: World) -> None:
         Decision("qualify", "ann", "carla", at(MONDAY), checklist=("budget",)),
         Decision("disqualify", "ann", "carla", at(MONDAY), reason="bored"),
         Decision("won", "ann", "carla", at(MONDAY)),
+        Decision("accept", "ann", "dev", at(MONDAY)),  # not the owner, nor the manager
+        Decision("accept", "ann", "nobody", at(MONDAY)),  # not a rep
+        Decision("reject", "ann", "carla", at(MONDAY), reason="no_budget", duplicate_of="ben"),
+        Decision("accept", "ann", "carla", at("2026-11-23T08:59:59")),  # before it was assigned
     ):
         with pytest.raises((DecisionRefused, TransitionRefused)):
             apply_decision(world.store, PLAYBOOK, decision)
+    assert {table: count(world, table) for table in before} == before
+    away = Absence("carla", dt.date(2026, 11, 24), dt.date(2026, 11, 24))
+    LifecycleStore(world.store).record_absence(away, at(MONDAY))
+    with pytest.raises(DecisionRefused, match="carla is marked absent"):  # 23:30 UTC Monday is Tuesday in Paris
+        apply_decision(world.store, PLAYBOOK, Decision("accept", "ann", "carla", at("2026-11-23T23:30:00")))
     assert {table: count(world, table) for table in before} == before
 
 

@@ -18,6 +18,7 @@ from leadgate.lifecycle.facts import DecisionFact, Fact, LeadState, Moment, Tran
 from leadgate.lifecycle.machine import Cause, Transition
 from leadgate.playbook.model import PlaybookModel
 from leadgate.routing.assign import Absence
+from leadgate.routing.sla import local_day
 
 DECISION_KINDS = ("accept", "reject", "qualify", "disqualify", "opportunity", "won", "lost")
 OUTCOME_KINDS = ("opportunity", "won", "lost")
@@ -76,6 +77,12 @@ def decide(state: LeadState, decision: Decision, context: Context) -> list[Fact]
             f"now {state.version}): it is {state.stage}{_owned(state)}; look again before deciding"
         )
     _check_actor(state, decision, context)
+    last_move = max((moment for moment in (state.since, state.assigned_at) if moment is not None), default=None)
+    if last_move is not None and decision.at < last_move:
+        raise DecisionRefused(
+            f"--at {decision.at:%Y-%m-%d %H:%M} is before the lead's last move ({last_move:%Y-%m-%d %H:%M} UTC): "
+            "a decision cannot precede what it decides on"
+        )
     record = DecisionFact(
         lead_key=state.lead_key,
         kind=decision.kind,
@@ -101,7 +108,7 @@ def _check_actor(state: LeadState, decision: Decision, context: Context) -> None
     if decision.actor not in reps:
         known = ", ".join(sorted(reps)) or "none: the playbook has no teams"
         raise DecisionRefused(f"{decision.actor!r} is not a rep of the playbook's teams (reps: {known})")
-    day = decision.at.date()
+    day = local_day(context.playbook, decision.at)
     away = [absence for absence in context.absences if absence.rep == decision.actor and absence.covers(day)]
     if away:
         raise DecisionRefused(f"{decision.actor} is marked absent until {away[0].end}; ask their manager to act")
@@ -191,6 +198,8 @@ def _reject(state: LeadState, decision: Decision, context: Context) -> list[Tran
     reason = reasons.get(decision.reason or "")
     if reason is None:
         raise DecisionRefused(f"reject needs a reason among {', '.join(reasons)}; got {decision.reason!r}")
+    if reason.then != "merge" and decision.duplicate_of:
+        raise DecisionRefused(f"--duplicate-of goes with a reason that merges; {decision.reason} does not")
     if reason.then == "merge" and not decision.duplicate_of:
         raise DecisionRefused(f"reason {decision.reason} merges the lead: say which lead it duplicates")
     if reason.then == "merge" and decision.duplicate_of == decision.lead_id:

@@ -21,6 +21,11 @@ def calendar_of(playbook: PlaybookModel) -> BusinessCalendar:
     )
 
 
+def local_day(playbook: PlaybookModel, instant: dt.datetime) -> dt.date:
+    """The day an instant (naive UTC) falls on in the playbook's time zone (absences are local days)."""
+    return instant.replace(tzinfo=dt.UTC).astimezone(calendar_of(playbook).zone).date()
+
+
 def deadline(playbook: PlaybookModel, assigned_at: dt.datetime) -> dt.datetime | None:
     """When the SAL decision is due for a lead assigned at ``assigned_at`` (None without an SLA)."""
     sla: Duration | None = playbook.stages.sal.sla

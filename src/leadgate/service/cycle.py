@@ -37,7 +37,7 @@ from leadgate.lifecycle.machine import Cause, Transition, transitions_for
 from leadgate.lifecycle.qualify import rule_transition
 from leadgate.playbook.compiled import Playbook
 from leadgate.routing.assign import Assignment, RoutingState, route
-from leadgate.routing.sla import deadline
+from leadgate.routing.sla import deadline, local_day
 from leadgate.scoring.engine import ACCOUNT_PREFIX, routing_column
 from leadgate.service.moments import moment_of
 from leadgate.service.scoring import SCORES_TABLE, ScoringRun, run_scoring, utc_now
@@ -159,7 +159,11 @@ def _route_unassigned(
     for row in sorted(rows, key=lambda row: (-(row["score"] or 0), row["lead_key"])):
         lead = _state_of(row)
         assignment = route(
-            playbook.model, _route_flags(row, playbook), row.get(f"{ACCOUNT_PREFIX}owner"), state, as_of.date()
+            playbook.model,
+            _route_flags(row, playbook),
+            row.get(f"{ACCOUNT_PREFIX}owner"),
+            state,
+            local_day(playbook.model, as_of),
         )
         state = state.after(assignment)
         assigned = _assignment_fact(lead, assignment, playbook, as_of, "routing", rep_due)
@@ -271,7 +275,7 @@ def check_slas(store: DuckDBStore, lifecycle: LifecycleStore, playbook: Playbook
                 _route_flags(row, playbook),
                 row.get(f"{ACCOUNT_PREFIX}owner"),
                 without_owner,
-                as_of.date(),
+                local_day(playbook.model, as_of),
             )
         else:
             assignment = _escalation(playbook, lead, owner)
@@ -286,6 +290,7 @@ def check_slas(store: DuckDBStore, lifecycle: LifecycleStore, playbook: Playbook
 def _escalation(playbook: Playbook, lead: LeadState, owner: str) -> Assignment:
     teams = playbook.model.teams
     team = lead.team if lead.team in teams else next((name for name, t in teams.items() if owner in t.members), None)
+    team = team or next(iter(teams), None)  # an owner in no team (an account owner): the first team's manager
     manager = teams[team].manager if team else owner
     return Assignment(manager, team, -1, "SLA escalation", "manager_queue", f"{owner} did not decide in time")
 
