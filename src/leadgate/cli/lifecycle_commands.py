@@ -100,11 +100,12 @@ def cycle(
 def queue(
     ctx: typer.Context,
     owner: str | None = typer.Option(None, "--owner", help="Only this rep's leads (default: everyone's)."),
+    as_of: str | None = typer.Option(None, "--as-of", help="Count the SLA time left as of this time (default: now)."),
     as_json: bool = typer.Option(False, "--json", help="Print the queue as JSON."),
 ) -> None:
     """Leads awaiting acceptance or accepted, best score first, with the SLA time left."""
     workspace = state(ctx).workspace()
-    items = rep_queue(workspace.store, workspace.playbook(), owner, utc_now())
+    items = rep_queue(workspace.store, workspace.playbook(), owner, parse_moment(as_of) or utc_now())
     if as_json:
         print_json([item.model_dump(mode="json") for item in items])
         return
