@@ -319,3 +319,68 @@ def test_erasing_a_person_removes_sales_notes_and_mentions_of_their_id(world: Wo
     assert world.store._run("SELECT count(*) FROM transitions WHERE contains(detail, 'ann')") == [(0,)]
     ben_moves = [entry.what for entry in lead_history(world.store, "ben").entries if entry.kind == "transition"]
     assert ben_moves[-1] == "rejected → disqualified: duplicate: duplicate of an erased lead"
+
+
+def test_a_workspace_of_an_earlier_schema_opens_with_its_derived_tables_rebuilt(tmp_path: Path) -> None:
+    path = tmp_path / "leadgate.duckdb"
+    store = DuckDBStore(path)
+    hand_raisers(World(store))
+    run_cycle(store, PLAYBOOK, at(MONDAY))
+    states = LifecycleStore(store).states()
+    # as a schema-1 workspace left them: scores of the old engine, a lead_state of another shape
+    store._run("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    store._run("ALTER TABLE lead_scores RENAME COLUMN qualifies_as TO stage")
+    store._run("ALTER TABLE lead_state RENAME COLUMN breaches TO breached")
+    store.close()
+    reopened = DuckDBStore(path)
+    assert not reopened.has_table(SCORES_TABLE)  # the next scoring runs in full
+    assert LifecycleStore(reopened).states() == states  # recomputed from the facts
+    assert run_scoring(reopened, PLAYBOOK, at(MONDAY), incremental=True).kind == "full"
+    reopened.close()
+
+
+def test_an_incremental_cycle_rescores_a_lead_before_moving_it_on_old_flags(world: World) -> None:
+    keeps_engagement = parse_playbook(
+        example_playbook_text().replace("reset_engagement: true", "reset_engagement: false"), "playbook.yaml"
+    )
+    world.account("beta", employees=300, industry="Retail", country="DE")
+    world.lead("eve", account="beta", role="Engineer")  # fit 20: fast track (demo within 7 days), never MQL
+    world.lead("zed", role="CTO")
+    world.did("eve", "demo_requested", "2026-11-22T10:00:00").save()
+    run_cycle(world.store, keeps_engagement, at(MONDAY))
+    assert state_of(world, "eve").stage == Stage.SAL_PENDING  # type: ignore[attr-defined]
+    reject = Decision("reject", "eve", "farah", at("2026-11-23T10:00:00"), reason="bad_timing")  # 30 days
+    apply_decision(world.store, keeps_engagement, reject)
+    world.did("zed", "page_view", "2026-12-27T10:00:00").save()  # a new import touches zed only
+    report = run_cycle(world.store, keeps_engagement, at("2026-12-28T09:00:00"))
+    # eve's stored flags (as of 23 November) still say fast track, but her demo is 36 days old:
+    # the cycle rescored her first, so she stays recycled.
+    assert report.scoring.kind == "incremental" and report.qualified == 0
+    assert state_of(world, "eve").stage == Stage.RECYCLED  # type: ignore[attr-defined]
+
+
+def test_a_cycle_cannot_go_back_in_time(world: World) -> None:
+    hand_raisers(world)
+    run_cycle(world.store, PLAYBOOK, at(MONDAY))
+    apply_decision(world.store, PLAYBOOK, Decision("accept", "ann", "carla", at("2026-11-23T10:00:00")))
+    before = {table: count(world, table) for table in ("transitions", "assignments", "lead_state")}
+    with pytest.raises(UserError, match="before the latest hand-off fact"):
+        run_cycle(world.store, PLAYBOOK, at("2026-11-23T09:30:00"))
+    assert {table: count(world, table) for table in before} == before
+
+
+@pytest.mark.parametrize("action", ["reassign", "escalate", "recycle"])
+def test_a_second_cycle_at_a_breach_moment_adds_nothing(world: World, action: str) -> None:
+    playbook = parse_playbook(
+        example_playbook_text().replace("on_sla_breach: reassign", f"on_sla_breach: {action}"), "playbook.yaml"
+    )
+    hand_raisers(world)
+    run_cycle(world.store, playbook, at(MONDAY))
+    assert run_cycle(world.store, playbook, at("2026-11-23T13:00:01")).breaches == 2
+    tables = ("transitions", "assignments", "sla_breaches", "lead_state")
+    before = {table: count(world, table) for table in tables}
+    again = run_cycle(world.store, playbook, at("2026-11-23T13:00:01"))
+    assert (again.breaches, again.qualified, again.assigned) == (0, 0, 0)
+    assert {table: count(world, table) for table in tables} == before
+    for state in LifecycleStore(world.store).states().values():
+        assert state.owner is not None  # reassigned, escalated, or recycled and at once routed again

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from leadgate.domain.stages import Stage
-from leadgate.lifecycle.machine import TRANSITIONS, Cause, TransitionRefused, check_transition, transitions_for
+from leadgate.lifecycle.machine import (
+    TRANSITIONS,
+    Cause,
+    TransitionRefused,
+    check_transition,
+    transitions_for,
+    transitions_of,
+)
 
 
 def pairs(table: tuple) -> set[tuple[str, str]]:  # type: ignore[type-arg]
@@ -53,3 +60,19 @@ def test_every_open_stage_can_be_disqualified() -> None:
         Stage.OPPORTUNITY,
         Stage.RECYCLED,
     }
+
+
+def test_a_shortcut_to_pql_brings_the_pql_rows_without_a_pql_condition() -> None:
+    from leadgate.playbook.loader import parse_playbook
+    from leadgate.workspace import example_playbook_text
+
+    text = example_playbook_text()
+    start = text.index("  pql:\n")
+    end = text.index("  fast_track:")
+    without_pql = text[:start] + text[end:]
+    plain = parse_playbook(without_pql, "p.yaml").model
+    assert ("inquiry", "pql") not in pairs(transitions_of(plain))
+    shortcut = parse_playbook(without_pql.replace("goes_to: mql", "goes_to: pql", 1), "p.yaml").model
+    assert ("inquiry", "pql") in pairs(transitions_of(shortcut)) and ("pql", "sal_pending") in pairs(
+        transitions_of(shortcut)
+    )

@@ -172,3 +172,9 @@ def test_condition_errors_point_inside_the_condition() -> None:
 def test_unknown_names_get_a_suggestion() -> None:
     _, issues = validate_playbook(BASE.replace("fit >= 30", "engagment >= 30"), "p.yaml")
     assert "did you mean 'engagement'" in issues[0].message
+
+
+def test_an_sla_must_leave_time_to_decide() -> None:
+    text = example_playbook_text().replace('"4 business hours"', '"0 minutes"')
+    line = next(number for number, content in enumerate(text.splitlines(), 1) if "sla:" in content)
+    assert [(found_line, code) for found_line, _, code in issues_of(text)] == [(line, "PB012")]

@@ -8,7 +8,7 @@ import pytest
 
 from leadgate.playbook.loader import parse_playbook
 from leadgate.service.explain import explain_lead
-from leadgate.service.scoring import SCORES_TABLE, run_scoring
+from leadgate.service.scoring import SCORES_TABLE, rolls_contacts_up, run_scoring
 from leadgate.store.duckdb_store import DuckDBStore
 from leadgate.workspace import example_playbook_text
 from tests.worlds import World, at
@@ -59,6 +59,25 @@ def test_incremental_rescoring_equals_full_rescoring_for_touched_leads(world: Wo
     full = stored(store)
     assert same(after["ben"], full["ben"]) and same(after["ann"], full["ann"])
     assert after["ben"]["c_engagement_7"] == 40 and after["ann"]["account_score"] == full["ann"]["account_score"]
+
+
+def test_without_account_roll_ups_only_the_touched_leads_are_rescored(world: World) -> None:
+    text = example_playbook_text()
+    start, end = text.index("  score:\n    contacts:"), text.index("  engaged_when:")
+    flat = parse_playbook(text[:start] + text[end:].replace("account.coverage >= 2", "fit >= 0"), "p.yaml")
+    assert not rolls_contacts_up(flat) and rolls_contacts_up(PLAYBOOK)
+    store = build(world).store
+    run_scoring(store, flat, at("2026-11-10T00:00:00"))
+    world.did("ben", "demo_requested", "2026-11-11T09:00:00").save()
+    run = run_scoring(store, flat, at("2026-11-12T00:00:00"), incremental=True)
+    assert run.kind == "incremental" and run.leads_scored == 1  # ben alone: ann's row does not depend on ben
+    after = stored(store)
+    run_scoring(store, flat, at("2026-11-12T00:00:00"))
+    full = stored(store)
+    assert same(after["ben"], full["ben"])
+    # ann was not rescored: her row is still the one as of the 10th, and only time separates it
+    # from a full scoring (her decayed webinar); her account columns are the same.
+    assert after["ann"]["account_score"] == full["ann"]["account_score"]
 
 
 def test_incremental_runs_in_full_when_the_playbook_changed(world: World) -> None:

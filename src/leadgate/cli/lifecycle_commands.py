@@ -13,7 +13,7 @@ from leadgate.cli.app import app, parse_moment, state
 from leadgate.cli.output import console, number, print_json, spinner
 from leadgate.lifecycle.decisions import Decision
 from leadgate.lifecycle.facts import LeadState
-from leadgate.lifecycle.machine import transitions_for
+from leadgate.lifecycle.machine import transitions_of
 from leadgate.service.cycle import run_cycle
 from leadgate.service.decisions import apply_decision
 from leadgate.service.history import MAX_EVENTS, lead_history
@@ -38,7 +38,7 @@ def stages(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", hel
     model = state(ctx).workspace().playbook().model
     rows = [
         StageRow(source=row.source.value, target=row.target.value, causes=sorted(row.causes), meaning=row.meaning)
-        for row in transitions_for(model.stages.pql is not None, model.stages.sal.enabled)
+        for row in transitions_of(model)
     ]
     if as_json:
         print_json(rows)

@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from leadgate.domain.stages import Stage
 from leadgate.errors import UserError
+from leadgate.playbook.model import PlaybookModel
 
 
 class Cause(StrEnum):
@@ -92,6 +93,15 @@ def transitions_for(pql: bool, sal: bool) -> tuple[Transition, ...]:
             continue
         rows.append(row)
     return tuple(rows)
+
+
+def transitions_of(playbook: PlaybookModel) -> tuple[Transition, ...]:
+    """The table of a playbook: PQL rows when it defines PQL or a shortcut goes there, and
+    SAL as its ``stages.sal`` says."""
+    pql = playbook.stages.pql is not None or any(
+        shortcut.goes_to == "pql" for shortcut in playbook.stages.shortcuts.values()
+    )
+    return transitions_for(pql, playbook.stages.sal.enabled)
 
 
 class TransitionRefused(UserError):

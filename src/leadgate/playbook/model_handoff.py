@@ -14,11 +14,12 @@ from pydantic import (
     PlainValidator,
     PositiveInt,
     WithJsonSchema,
+    field_validator,
     model_validator,
 )
 
 from leadgate.domain.stages import STAGE_NAMES
-from leadgate.playbook.fields import DurationText, LeadStateCondition, Name, Strict, problem
+from leadgate.playbook.fields import Duration, DurationText, LeadStateCondition, Name, Strict, problem
 
 
 class QualifyingStage(Strict):
@@ -53,6 +54,13 @@ class SalStage(Strict):
     sla: DurationText | None = None
     on_sla_breach: Literal["reassign", "escalate", "recycle"] = "escalate"
     reject_reasons: dict[Name, RejectReason] = Field(min_length=1)
+
+    @field_validator("sla")
+    @classmethod
+    def _some_time_to_decide(cls, sla: Duration | None) -> Duration | None:
+        if sla is not None and sla.amount < 1:
+            raise problem("PB012", "an SLA of zero leaves nobody time to decide; write e.g. '4 business hours'")
+        return sla
 
 
 class SqlStage(Strict):

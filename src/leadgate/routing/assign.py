@@ -19,6 +19,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from leadgate.errors import UserError
 from leadgate.playbook.model import PlaybookModel
 from leadgate.playbook.model_handoff import RoutingRule
 
@@ -98,7 +99,16 @@ def route(
                 return Assignment(rep, None, index, label, "rep", f"rule sends leads to {rep}")
             continue
         return _within_team(model, index, rule, label, state, day)
-    raise ValueError("no routing rule applies; a playbook's last routing rule has no condition")
+    return manager_queue(model, None, -1, "no rule could assign", "no routing rule found an available owner")
+
+
+def manager_queue(model: PlaybookModel, team: str | None, rule_index: int, rule: str, why: str) -> Assignment:
+    """The manager's queue of ``team``, or of the playbook's first team when the lead has none
+    (never silently unassigned)."""
+    name = team if team in model.teams else next(iter(model.teams), None)
+    if name is None:
+        raise UserError("no routing rule could assign a lead and the playbook has no team whose manager could take it")
+    return Assignment(model.teams[name].manager, name, rule_index, rule, "manager_queue", f"{why}: the manager's queue")
 
 
 def _within_team(
@@ -111,8 +121,7 @@ def _within_team(
     if method == "least_loaded" and rule.max_open_per_rep is not None:
         present = [rep for rep in present if state.open_leads.get(rep, 0) < rule.max_open_per_rep]
     if not present:
-        why = "every member is absent or at capacity"
-        return Assignment(team.manager, team_name, index, label, "manager_queue", f"{why}: the manager's queue")
+        return manager_queue(model, team_name, index, label, "every member is absent or at capacity")
     if method == "least_loaded":
         chosen = min(present, key=lambda rep: (state.open_leads.get(rep, 0), team.members.index(rep)))
         reason = f"fewest open leads: {state.open_leads.get(chosen, 0)}"

@@ -2,15 +2,18 @@
 
 ``leadgate cycle`` (and, later, the server's worker) runs :func:`run_cycle`:
 
-1. score the leads touched since the last run (incrementally);
-2. move every lead whose playbook condition holds: inquiry or recycled (after its cool-off)
+1. score the leads touched since the last run (incrementally), and the leads about to move
+   whose stored scores are older than this moment, so no move rests on stale flags;
+2. for every lead awaiting acceptance past its deadline, record the breach and do what the
+   playbook says (reassign, escalate to the manager, or recycle);
+3. move every lead whose playbook condition holds: inquiry or recycled (after its cool-off)
    to MQL or PQL, accepted (SAL) to SQL;
-3. route every MQL and PQL without an owner, and start its SLA clock;
-4. for every lead awaiting acceptance past its deadline, record the breach and do what the
-   playbook says (reassign, escalate to the manager, or recycle).
+4. route every MQL and PQL without an owner, and start its SLA clock.
 
-Each step reads the current states and adds only what is missing, so a second run at the
-same moment adds nothing. Every move is a fact with its cause and the score at that moment.
+Each step reads the current states and adds only what is missing, and no step undoes what a
+later one needs, so a second run at the same moment adds nothing. A cycle never goes back in
+time: one as of a moment before the latest hand-off fact is refused. Every move is a fact
+with its cause and the score at that moment.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import Any, TypeVar
 import ibis
 
 from leadgate.domain.stages import Stage
+from leadgate.errors import UserError
 from leadgate.lifecycle.facts import (
     SYSTEM_ACTOR,
     AssignmentFact,
@@ -33,10 +37,10 @@ from leadgate.lifecycle.facts import (
     TransitionFact,
     checked_move,
 )
-from leadgate.lifecycle.machine import Cause, Transition, transitions_for
+from leadgate.lifecycle.machine import Cause, Transition, transitions_of
 from leadgate.lifecycle.qualify import rule_transition
 from leadgate.playbook.compiled import Playbook
-from leadgate.routing.assign import Assignment, RoutingState, route
+from leadgate.routing.assign import Assignment, RoutingState, manager_queue, route
 from leadgate.routing.sla import deadline, local_day
 from leadgate.scoring.engine import ACCOUNT_PREFIX, routing_column
 from leadgate.service.moments import moment_of
@@ -81,15 +85,22 @@ def run_cycle(
     """
     as_of = as_of or utc_now()
     lifecycle = LifecycleStore(store)
+    latest = lifecycle.latest_fact_at()
+    if latest is not None and as_of < latest:
+        raise UserError(
+            f"--as-of {as_of:%Y-%m-%d %H:%M} is before the latest hand-off fact ({latest:%Y-%m-%d %H:%M} UTC): "
+            "a cycle cannot record moves in the past of what is already recorded"
+        )
     seconds: dict[str, float] = {}
+    stale = [] if full else _stale_candidates(store, playbook, as_of)
     scoring = _timed(
         seconds,
         "scoring",
-        lambda: run_scoring(store, playbook, as_of, incremental=not full),
+        lambda: run_scoring(store, playbook, as_of, incremental=not full, also=stale),
     )
+    breaches = _timed(seconds, "sla", lambda: check_slas(store, lifecycle, playbook, as_of))
     moved = _timed(seconds, "moving", lambda: _move_by_rules(store, lifecycle, playbook, as_of))
     assignments = _timed(seconds, "routing", lambda: _route_unassigned(store, lifecycle, playbook, as_of))
-    breaches = _timed(seconds, "sla", lambda: check_slas(store, lifecycle, playbook, as_of))
     seconds["writing"] = lifecycle.write_seconds
     qualified = [fact for fact in moved if fact.target in (Stage.MQL, Stage.PQL)]
     return CycleReport(
@@ -114,26 +125,41 @@ def _scored_rows(store: DuckDBStore, condition: Any) -> list[dict[str, Any]]:
     return joined.filter(condition(joined)).to_pyarrow().to_pylist()
 
 
+def _flags(playbook: Playbook) -> list[str]:
+    return [f"q_{name}" for name in playbook.stage_conditions()]
+
+
+def _wants_to_move(table: Any, flags: list[str], as_of: dt.datetime) -> Any:
+    """The scored rows (joined with ``lead_state``) whose flags call for a move by rule now."""
+    stage = table.stage.fill_null("inquiry")
+    any_flag = ibis.literal(False)
+    for flag in flags:
+        any_flag = any_flag | table[flag]
+    ready = (stage == "inquiry") | (
+        (stage == "recycled") & (table.cool_off_until.isnull() | (table.cool_off_until <= as_of))
+    )
+    wants_sql = (stage == "sal") & table["q_sql"] if "q_sql" in flags else ibis.literal(False)
+    return (ready & any_flag) | wants_sql
+
+
+def _stale_candidates(store: DuckDBStore, playbook: Playbook, as_of: dt.datetime) -> list[int]:
+    """Leads whose stored flags call for a move but were computed before ``as_of``: an
+    incremental run rescores them too (a window may have closed since)."""
+    if not store.has_table(SCORES_TABLE):
+        return []
+    flags = _flags(playbook)
+    rows = _scored_rows(store, lambda table: _wants_to_move(table, flags, as_of) & (table.as_of < as_of))
+    return [int(row["lead_key"]) for row in rows]
+
+
 def _move_by_rules(
     store: DuckDBStore, lifecycle: LifecycleStore, playbook: Playbook, as_of: dt.datetime
 ) -> list[TransitionFact]:
-    flags = [f"q_{name}" for name in playbook.stage_conditions()]
-
-    def candidates(table: Any) -> Any:
-        stage = table.stage.fill_null("inquiry")
-        any_flag = ibis.literal(False)
-        for flag in flags:
-            any_flag = any_flag | table[flag]
-        ready = (stage == "inquiry") | (
-            (stage == "recycled") & (table.cool_off_until.isnull() | (table.cool_off_until <= as_of))
-        )
-        wants_sql = (stage == "sal") & table["q_sql"] if "q_sql" in flags else ibis.literal(False)
-        return (ready & any_flag) | wants_sql
-
+    flags = _flags(playbook)
     facts: list[Fact] = []
     expected: dict[int, int] = {}
-    table = _table(playbook)
-    for row in _scored_rows(store, candidates):
+    table = transitions_of(playbook.model)
+    for row in _scored_rows(store, lambda table: _wants_to_move(table, flags, as_of)):
         state = _state_of(row)
         names = {flag[2:]: bool(row[flag]) for flag in flags}
         fact = rule_transition(table, state, names, playbook.model, playbook.version, as_of, moment_of(row, playbook))
@@ -152,7 +178,7 @@ def _route_unassigned(
     rows = _scored_rows(store, lambda table: table.stage.isin(["mql", "pql"]) & table.owner.isnull())
     state = routing_state(lifecycle)
     rep_due = deadline(playbook.model, as_of)  # the same for every lead routed now (and costly in business time)
-    table = _table(playbook)
+    table = transitions_of(playbook.model)
     facts: list[Fact] = []
     assignments: list[AssignmentFact] = []
     expected: dict[int, int] = {}
@@ -189,10 +215,6 @@ def _route_flags(row: dict[str, Any], playbook: Playbook) -> list[bool]:
         bool(row.get(routing_column(index))) if rule.when is not None else True
         for index, rule in enumerate(playbook.model.routing)
     ]
-
-
-def _table(playbook: Playbook) -> tuple[Transition, ...]:
-    return transitions_for(playbook.model.stages.pql is not None, playbook.model.stages.sal.enabled)
 
 
 def _assignment_fact(
@@ -254,7 +276,7 @@ def check_slas(store: DuckDBStore, lifecycle: LifecycleStore, playbook: Playbook
     if not late:
         return 0
     action = playbook.model.stages.sal.on_sla_breach
-    table = _table(playbook)
+    table = transitions_of(playbook.model)
     state = routing_state(lifecycle)
     facts: list[Fact] = []
     expected: dict[int, int] = {}
@@ -290,9 +312,7 @@ def check_slas(store: DuckDBStore, lifecycle: LifecycleStore, playbook: Playbook
 def _escalation(playbook: Playbook, lead: LeadState, owner: str) -> Assignment:
     teams = playbook.model.teams
     team = lead.team if lead.team in teams else next((name for name, t in teams.items() if owner in t.members), None)
-    team = team or next(iter(teams), None)  # an owner in no team (an account owner): the first team's manager
-    manager = teams[team].manager if team else owner
-    return Assignment(manager, team, -1, "SLA escalation", "manager_queue", f"{owner} did not decide in time")
+    return manager_queue(playbook.model, team, -1, "SLA escalation", f"{owner} did not decide in time")
 
 
 def _sla_recycle(

@@ -15,7 +15,7 @@ from leadgate.errors import InputError, Issue, NotFound, UserError
 from leadgate.ingest.outcomes import OutcomeRow
 from leadgate.lifecycle.decisions import IMPORT_ACTOR, Context, Decision, decide
 from leadgate.lifecycle.facts import DecisionFact, Fact, LeadState, apply
-from leadgate.lifecycle.machine import transitions_for
+from leadgate.lifecycle.machine import transitions_of
 from leadgate.playbook.compiled import Playbook
 from leadgate.service.moments import moment_of, score_row
 from leadgate.store.duckdb_store import DuckDBStore
@@ -39,7 +39,7 @@ def context_for(store: DuckDBStore, playbook: Playbook, lead_key: int | None = N
     context = Context(
         playbook=model,
         playbook_version=playbook.version,
-        table=transitions_for(model.stages.pql is not None, model.stages.sal.enabled),
+        table=transitions_of(model),
         absences=lifecycle.absences(),
     )
     return replace(context, moment=moment) if moment is not None else context

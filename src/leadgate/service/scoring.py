@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
 
 from leadgate.playbook.compiled import Playbook
 from leadgate.scoring.engine import score_leads
@@ -43,13 +45,15 @@ def run_scoring(
     playbook: Playbook,
     as_of: dt.datetime | None = None,
     incremental: bool = False,
+    also: Sequence[int] = (),
 ) -> ScoringRun:
     """Score leads as of ``as_of`` (default: now) and store the result.
 
     Recycled leads whose playbook restarts engagement count only their events since then
     (:func:`engagement_restarts`); such a lead counts as touched for an incremental run.
     An incremental run as of a moment before the last run's is run in full: the stored
-    scores belong to a later moment.
+    scores belong to a later moment. ``also`` names leads an incremental run rescores even
+    if no new fact touched them.
     """
     as_of = as_of or utc_now()
     started = time.perf_counter()
@@ -68,7 +72,12 @@ def run_scoring(
         kind = "incremental"
         since_batch = int(str(last["max_batch_id"]))
         touched = store.touched_lead_keys(since_batch, int(str(last.get("max_lifecycle_seq") or 0)))
-        store.replace_table("rescore_keys", rescore_keys(facts, touched, as_of, since_batch))
+        if also:  # kept as a table: the scoring query is compiled to SQL and run by the store
+            store.replace_table_from_arrow("also_keys", pa.table({"lead_key": pa.array(sorted(set(also)), pa.int64())}))
+            touched = touched.union(store.backend.table("also_keys"))
+        store.replace_table(
+            "rescore_keys", rescore_keys(facts, touched, as_of, since_batch, rolls_contacts_up(playbook))
+        )
         keys = store.backend.table("rescore_keys")
         scores = score_leads(facts, playbook, as_of, only_keys=keys, engagement_since=engagement_since)
         store.replace_rows(SCORES_TABLE, stamped(scores, playbook, as_of), keys)
@@ -110,14 +119,25 @@ def stamped(scores: ir.Table, playbook: Playbook, as_of: dt.datetime) -> ir.Tabl
     return scores.mutate(as_of=ibis.literal(as_of), playbook_version=ibis.literal(playbook.version))
 
 
-def rescore_keys(facts: Facts, touched: ir.Table, as_of: dt.datetime, since_batch: int) -> ir.Table:
-    """The touched leads plus every contact of an account they belong to or whose traits changed."""
+def rescore_keys(
+    facts: Facts, touched: ir.Table, as_of: dt.datetime, since_batch: int, rolls_up: bool = True
+) -> ir.Table:
+    """The touched leads plus every contact of an account whose traits changed and, when the
+    playbook rolls contacts up into their account (``rolls_up``: an account score or buying
+    roles), every contact of an account a touched lead belongs to."""
     traits = facts.traits
-    changed_accounts = traits.filter((traits.batch_id > since_batch) & (traits.entity_type == "account")).select(
+    accounts = traits.filter((traits.batch_id > since_batch) & (traits.entity_type == "account")).select(
         account_id=traits.entity_id
     )
-    accounts = account_membership(facts, as_of, touched).select("account_id").union(changed_accounts)
+    if rolls_up:
+        accounts = account_membership(facts, as_of, touched).select("account_id").union(accounts)
     return touched.select("lead_key").union(members_of(facts, accounts, as_of)).distinct()
+
+
+def rolls_contacts_up(playbook: Playbook) -> bool:
+    """Whether a lead's account columns depend on its account's other contacts."""
+    accounts = playbook.model.accounts
+    return accounts.score is not None or bool(accounts.buying_roles)
 
 
 def members_of(facts: Facts, accounts: ir.Table, as_of: dt.datetime) -> ir.Table:

@@ -105,9 +105,9 @@ class DuckDBStore:
                 self.con.execute(f"SET memory_limit = '{memory_limit.replace(chr(39), '')}'").fetchall()
             except duckdb.Error as exc:
                 raise SettingError(f"memory_limit {memory_limit!r}: {exc}") from None
+        self.backend = ibis.duckdb.from_connection(self.con)
         if not read_only:
             self._migrate()
-        self.backend = ibis.duckdb.from_connection(self.con)
 
     def close(self) -> None:
         self.con.close()
@@ -125,21 +125,38 @@ class DuckDBStore:
 
     # -- schema ------------------------------------------------------------------------
     def _migrate(self) -> None:
+        found = self._one("SELECT value FROM meta WHERE key = 'schema_version'") if self.has_table("meta") else None
+        if found is not None and int(found[0]) < 2:  # the engine's output changed: the next scoring runs in full
+            self._run("DROP TABLE IF EXISTS lead_scores")
+        stale_states = self._columns_differ("lead_state", DERIVED_TABLES["lead_state"])
+        if stale_states:
+            self._run("DROP TABLE lead_state")
         for name, columns in {**FACT_TABLES, **LIFECYCLE_TABLES, **DERIVED_TABLES, **BOOKKEEPING_TABLES}.items():
             self._run(f"CREATE TABLE IF NOT EXISTS {name} ({_column_list(columns)})")
         self._run("CREATE SEQUENCE IF NOT EXISTS lifecycle_seq")
         for table, columns in BOOKKEEPING_TABLES.items():  # columns added since a table was created
             for name, kind in columns.items():
                 self._run(f'ALTER TABLE {table} ADD COLUMN IF NOT EXISTS "{name}" {_DUCKDB_TYPES[kind]}')
-        found = self._one("SELECT value FROM meta WHERE key = 'schema_version'")
+        if stale_states:  # derived data: recomputed from the lifecycle facts
+            from leadgate.store.lifecycle_store import LifecycleStore
+
+            LifecycleStore(self).rebuild_states()
         if found is None:
             self._run("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
-        elif int(found[0]) < SCHEMA_VERSION:  # new tables were created above; nothing else changed
+        elif int(found[0]) < SCHEMA_VERSION:  # new tables were created above, derived ones dropped
             self._run("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION)])
         elif int(found[0]) > SCHEMA_VERSION:
             raise StoreError(
                 f"{self.path} was written by a newer leadgate (schema {found[0]}); upgrade leadgate to use it"
             )
+
+    def _columns_differ(self, table: str, columns: Columns) -> bool:
+        """Whether ``table`` exists with other columns than ``columns`` (a derived table to rebuild)."""
+        rows = self._run(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
+            [table],
+        )
+        return bool(rows) and [name for (name,) in rows] != list(columns)
 
     # -- reading ---------------------------------------------------------------------------
     def facts(self) -> Facts:

@@ -63,6 +63,15 @@ class LifecycleStore:
             rows = self._rows_for_keys("lead_state", _STATE_COLUMNS, keys)
         return {row[0]: _state(row) for row in rows}
 
+    def latest_fact_at(self) -> dt.datetime | None:
+        """The time of the latest transition, assignment, decision or breach (None: there is none)."""
+        row = self.store._one(
+            """SELECT max(latest) FROM (SELECT max("at") AS latest FROM transitions
+               UNION ALL SELECT max("at") FROM assignments UNION ALL SELECT max("at") FROM decisions
+               UNION ALL SELECT max("at") FROM sla_breaches)"""
+        )
+        return row[0] if row else None
+
     def any_overdue(self, as_of: dt.datetime) -> bool:
         """Whether a lead awaiting acceptance is past its deadline (a breach to record)."""
         row = self.store._one(
