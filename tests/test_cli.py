@@ -117,6 +117,19 @@ def test_leads_by_stage_and_top(workspace: Path, capsys: pytest.CaptureFixture[s
         (("score", "--as-of", "last week"), "--as-of 'last week'"),
         (("import", "events", "missing.jsonl"), "missing.jsonl: no such file"),
         (("export", "scores", "out.xlsx"), "no scores yet"),
+        (("accept", "nobody", "--by", "farah"), "no lead with the id 'nobody'"),
+        (("history", "nobody"), "no lead with the id 'nobody'"),
+        (("accept", "ann", "--by", "farah"), "cannot record an acceptance for lead ann: it is inquiry"),
+        (("accept", "ann", "--by", "zoe"), "'zoe' is not a rep of the playbook's teams"),
+        (("accept", "ann", "--by", "crm-import"), "'crm-import' is the name of CRM imports"),
+        (("accept", "ann", "--by", "farah", "--at", "2099-01-01"), "--at 2099-01-01 00:00 is in the future"),
+        (("reject", "ann", "--by", "farah", "--reason", "meh"), "cannot record a rejection for lead ann"),
+        (("outcome", "ann", "accepted", "--by", "farah"), "outcome 'accepted': write one of opportunity, won, lost"),
+        (("queue", "--owner", "zoe"), "'zoe' is not a rep of the playbook's teams"),
+        (("cycle", "--as-of", "soon"), "--as-of 'soon'"),
+        (("reps", "back", "nobody", "--from", "2026-12-01"), "'nobody' is not a rep"),
+        (("reps", "away", "carla", "--from", "2026-12-05", "--to", "2026-12-01"), "--to 2026-12-01 is before --from"),
+        (("import", "outcomes", "missing.csv"), "missing.csv: no such file"),
     ],
 )
 def test_user_mistakes_are_one_line_and_exit_2(
@@ -259,3 +272,10 @@ def test_a_workspace_busy_in_another_process_is_said_plainly(
         holder.communicate()
     assert status == 3
     assert "in use by another leadgate command" in err and str(workspace) not in err
+
+
+def test_an_outcomes_file_without_rows_is_refused(workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    empty = workspace / "deals.csv"
+    empty.write_text("lead_id,won_at\n", encoding="utf-8")
+    status, _, err = run(capsys, "-w", str(workspace), "import", "outcomes", str(empty))
+    assert status == 2 and "no outcome rows" in err

@@ -10,7 +10,8 @@ import pytest
 
 from leadgate.domain.stages import Stage
 from leadgate.errors import InputError, UserError
-from leadgate.ingest.outcomes import OutcomeRow
+from leadgate.ingest.outcomes import OutcomeRow, read_outcomes
+from leadgate.ingest.tables import ColumnMap
 from leadgate.lifecycle.decisions import Conflict, Decision, DecisionRefused
 from leadgate.lifecycle.facts import TransitionFact, fold
 from leadgate.lifecycle.machine import TransitionRefused
@@ -384,3 +385,16 @@ def test_a_second_cycle_at_a_breach_moment_adds_nothing(world: World, action: st
     assert {table: count(world, table) for table in tables} == before
     for state in LifecycleStore(world.store).states().values():
         assert state.owner is not None  # reassigned, escalated, or recycled and at once routed again
+
+
+def test_a_row_repeated_in_one_crm_export_counts_once(world: World, tmp_path: Path) -> None:
+    hand_raisers(world)
+    run_cycle(world.store, PLAYBOOK, at(MONDAY))
+    apply_decision(world.store, PLAYBOOK, Decision("accept", "ann", "carla", at(MONDAY)))
+    checklist = ("budget", "authority", "need", "timeline")
+    apply_decision(world.store, PLAYBOOK, Decision("qualify", "ann", "carla", at(MONDAY), checklist=checklist))
+    export = tmp_path / "deals.csv"
+    export.write_text("lead_id,opportunity_at\nann,2026-11-25\nann,2026-11-25\n", encoding="utf-8")
+    rows = read_outcomes(export, ColumnMap.parse([]))
+    assert [(row.line, row.outcome) for row in rows] == [(2, "opportunity")]
+    assert apply_outcomes(world.store, PLAYBOOK, rows, str(export)) == OutcomesApplied(1, 0)

@@ -11,7 +11,8 @@ from rich.text import Text
 
 from leadgate.cli.app import app, parse_moment, state
 from leadgate.cli.output import console, number, print_json, spinner
-from leadgate.lifecycle.decisions import Decision
+from leadgate.errors import UserError
+from leadgate.lifecycle.decisions import OUTCOME_KINDS, Decision
 from leadgate.lifecycle.facts import LeadState
 from leadgate.lifecycle.machine import transitions_of
 from leadgate.service.cycle import run_cycle
@@ -21,6 +22,7 @@ from leadgate.service.queue import describe_time_left, rep_queue
 from leadgate.service.scoring import utc_now
 from leadgate.workspace import Workspace
 
+FUTURE_SKEW = dt.timedelta(minutes=5)  # clocks differ a little between machines
 AT_HELP = "When the decision was made (ISO, UTC unless an offset is given; default: now)."
 VERSION_HELP = "The lead's version you based the decision on (from 'queue --json'); refused if it moved since."
 
@@ -110,9 +112,7 @@ def queue(
         print_json([item.model_dump(mode="json") for item in items])
         return
     if not items:
-        console.print(
-            f"{owner or 'Nobody'} has no lead waiting." if owner else "No lead is assigned yet: run 'leadgate cycle'."
-        )
+        console.print(f"{owner} has no lead waiting." if owner else "No lead is assigned yet: run 'leadgate cycle'.")
         return
     table = Table(
         "lead",
@@ -167,7 +167,11 @@ def _show_decision(decision: Decision, result: LeadState, as_json: bool) -> None
 
 
 def _moment(text: str | None) -> dt.datetime:
-    return parse_moment(text, "--at") or utc_now()
+    now = utc_now()
+    moment = parse_moment(text, "--at") or now
+    if moment > now + FUTURE_SKEW:
+        raise UserError(f"--at {moment:%Y-%m-%d %H:%M} is in the future: a decision is recorded once it is made")
+    return moment
 
 
 @app.command()
@@ -257,6 +261,8 @@ def outcome(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Record an SQL's outcome: an opportunity was opened, or the deal was won or lost."""
+    if result not in OUTCOME_KINDS:
+        raise UserError(f"outcome {result!r}: write one of {', '.join(OUTCOME_KINDS)}")
     _decide(ctx, Decision(result, lead_id, by, _moment(at), expected_version=expect_version), as_json)
 
 

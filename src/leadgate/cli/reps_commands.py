@@ -13,6 +13,7 @@ from leadgate.cli.output import console, print_json
 from leadgate.errors import UserError
 from leadgate.lifecycle.decisions import known_reps
 from leadgate.routing.assign import Absence
+from leadgate.routing.sla import local_day
 from leadgate.service.scoring import utc_now
 from leadgate.store.lifecycle_store import LifecycleStore
 from leadgate.workspace import Workspace
@@ -56,7 +57,7 @@ def list_reps(
     lifecycle = LifecycleStore(workspace.store)
     loads = lifecycle.open_leads_by_owner()
     absences = lifecycle.absences()
-    today = utc_now().date()
+    today = local_day(model, utc_now())
     views = []
     for rep, teams in sorted(known_reps(model).items()):
         own = [absence for absence in absences if absence.rep == rep]
@@ -107,10 +108,9 @@ def back(
     """Cancel an absence (the one starting on --from)."""
     workspace = state(ctx).workspace()
     lifecycle = LifecycleStore(workspace.store)
+    name = _rep(workspace, rep)
     day = _date(start, "--from")
-    found = [
-        absence for absence in lifecycle.absences() if absence.rep == _rep(workspace, rep) and absence.start == day
-    ]
+    found = [absence for absence in lifecycle.absences() if absence.rep == name and absence.start == day]
     if not found:
         raise UserError(f"{rep} has no absence starting on {day}")
     lifecycle.record_absence(found[0], utc_now(), cancelled=True)

@@ -53,9 +53,13 @@ def read_outcomes(path: Path, column_map: ColumnMap) -> list[OutcomeRow]:
             outcomes += _row_outcomes(record.line, fields)
         except RowProblem as problem:
             issues.append(Issue(str(path), record.line, 0, problem.code, str(problem)))
+    if not checked:
+        raise InputError(f"{path}: no outcome rows (a header and at least one row are needed)")
     if issues:
-        raise InputError(f"{path}: {len(issues)} bad rows; nothing was imported", issues)
-    return outcomes
+        plural = "s" if len(issues) != 1 else ""
+        raise InputError(f"{path}: {len(issues)} bad row{plural}; nothing was imported", issues)
+    unique = {(row.lead_id, row.outcome, row.at): row for row in reversed(outcomes)}  # a repeated row counts once
+    return sorted(unique.values(), key=lambda row: row.line)
 
 
 def _row_outcomes(line: int, fields: dict[str, object]) -> list[OutcomeRow]:

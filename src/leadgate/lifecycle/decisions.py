@@ -80,8 +80,8 @@ def decide(state: LeadState, decision: Decision, context: Context) -> list[Fact]
     last_move = max((moment for moment in (state.since, state.assigned_at) if moment is not None), default=None)
     if last_move is not None and decision.at < last_move:
         raise DecisionRefused(
-            f"--at {decision.at:%Y-%m-%d %H:%M} is before the lead's last move ({last_move:%Y-%m-%d %H:%M} UTC): "
-            "a decision cannot precede what it decides on"
+            f"the decision's time {decision.at:%Y-%m-%d %H:%M} is before the lead's last move "
+            f"({last_move:%Y-%m-%d %H:%M} UTC): a decision cannot precede what it decides on"
         )
     record = DecisionFact(
         lead_key=state.lead_key,

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from leadgate.domain.stages import Stage
-from leadgate.lifecycle.machine import Cause, Transition, check_transition
+from leadgate.lifecycle.machine import CLOSED_STAGES, Cause, Transition, check_transition
 
 SYSTEM_ACTOR = "leadgate"
 
@@ -139,7 +139,7 @@ class LeadState:
 
     @property
     def is_open(self) -> bool:
-        return self.stage not in (Stage.WON, Stage.LOST, Stage.DISQUALIFIED)
+        return self.stage not in CLOSED_STAGES
 
 
 _RELEASING = (Stage.RECYCLED, Stage.DISQUALIFIED, Stage.REJECTED, Stage.WON, Stage.LOST)

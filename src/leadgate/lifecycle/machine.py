@@ -50,7 +50,7 @@ OPEN_STAGES = (
     Stage.OPPORTUNITY,
     Stage.RECYCLED,
 )
-CLOSED_STAGES = (Stage.WON, Stage.LOST, Stage.DISQUALIFIED)
+CLOSED_STAGES = (Stage.WON, Stage.LOST, Stage.DISQUALIFIED)  # no move leaves them
 
 # The Demand Waterfall with its exits. Rows about PQL or SAL are dropped for a playbook
 # without a PQL condition or with SAL disabled (see :func:`transitions_for`).

@@ -9,11 +9,11 @@ them only if the lead has not changed meanwhile.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from leadgate.errors import InputError, Issue, NotFound, UserError
 from leadgate.ingest.outcomes import OutcomeRow
-from leadgate.lifecycle.decisions import IMPORT_ACTOR, Context, Decision, decide
+from leadgate.lifecycle.decisions import IMPORT_ACTOR, Context, Decision, DecisionRefused, decide
 from leadgate.lifecycle.facts import DecisionFact, Fact, LeadState, apply
 from leadgate.lifecycle.machine import transitions_of
 from leadgate.playbook.compiled import Playbook
@@ -24,29 +24,28 @@ from leadgate.store.lifecycle_store import LifecycleStore
 
 def lead_key_of(store: DuckDBStore, lead_id: str) -> int:
     """The key of a lead id, or :class:`NotFound`."""
-    row = store._one(
-        "SELECT lead_key FROM person_keys WHERE id_kind = 'user' AND id_value = ? AND first_key = lead_key", [lead_id]
-    )
-    if row is None:
+    lead_key = store.lead_key_of(lead_id)
+    if lead_key is None:
         raise NotFound(f"no lead with the id {lead_id!r} (see 'leadgate leads')")
-    return int(row[0])
+    return lead_key
 
 
-def context_for(store: DuckDBStore, playbook: Playbook, lead_key: int | None = None) -> Context:
+def context_for(store: DuckDBStore, playbook: Playbook, lead_key: int) -> Context:
+    """What a decision on this lead is checked against, with the lead's latest score."""
     model = playbook.model
-    lifecycle = LifecycleStore(store)
-    moment = moment_of(score_row(store, lead_key), playbook) if lead_key is not None else None
-    context = Context(
+    return Context(
         playbook=model,
         playbook_version=playbook.version,
         table=transitions_of(model),
-        absences=lifecycle.absences(),
+        absences=LifecycleStore(store).absences(),
+        moment=moment_of(score_row(store, lead_key), playbook),
     )
-    return replace(context, moment=moment) if moment is not None else context
 
 
 def apply_decision(store: DuckDBStore, playbook: Playbook, decision: Decision) -> LeadState:
     """Check and record one decision; the lead's new state."""
+    if decision.actor == IMPORT_ACTOR:
+        raise DecisionRefused(f"{IMPORT_ACTOR!r} is the name of CRM imports; decide as a rep of the playbook's teams")
     lead_key = lead_key_of(store, decision.lead_id)
     if decision.duplicate_of is not None:
         lead_key_of(store, decision.duplicate_of)

@@ -31,12 +31,13 @@ def explain_lead(store: DuckDBStore, playbook: Playbook, lead_id: str, as_of: dt
     neighbours = membership.filter(membership.account_id.isin(own.account_id)).select("lead_key")
     single = ibis.memtable(pa.table({"lead_key": pa.array([lead_key], pa.int64())}))
     keys = single.union(neighbours).distinct()
+    restarts = engagement_restarts(store)
     rows = (
-        score_leads(facts, playbook, as_of, only_keys=keys, engagement_since=engagement_restarts(store))
+        score_leads(facts, playbook, as_of, only_keys=keys, engagement_since=restarts)
         .filter(ibis._.lead_key == lead_key)
         .to_pyarrow()
         .to_pylist()
     )
-    evidence = EventPlan(playbook, facts, as_of).evidence(single).to_pyarrow().to_pylist()
+    evidence = EventPlan(playbook, facts, as_of, restarts).evidence(single).to_pyarrow().to_pylist()
     stage = LifecycleStore(store).state(lead_key).stage
     return build_explanation(playbook, rows[0], evidence[0] if evidence else {}, as_of, stage.value)

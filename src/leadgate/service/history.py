@@ -7,7 +7,7 @@ import json
 
 from pydantic import BaseModel
 
-from leadgate.lifecycle.facts import AssignmentFact, BreachFact, DecisionFact, Fact, TransitionFact
+from leadgate.lifecycle.facts import SYSTEM_ACTOR, AssignmentFact, BreachFact, DecisionFact, Fact, TransitionFact
 from leadgate.service.decisions import lead_key_of
 from leadgate.store.duckdb_store import DuckDBStore
 from leadgate.store.lifecycle_store import LifecycleStore
@@ -41,11 +41,7 @@ def lead_history(store: DuckDBStore, lead_id: str, max_events: int = MAX_EVENTS)
     lead_key = lead_key_of(store, lead_id)
     lifecycle = LifecycleStore(store)
     entries = [_entry(fact) for fact in lifecycle.facts_of(lead_key)]
-    total_row = store._one("SELECT count(*) FROM events WHERE lead_key = ?", [lead_key])
-    events = store._run(
-        "SELECT ts, event, path, properties FROM events WHERE lead_key = ? ORDER BY ts DESC, message_id LIMIT ?",
-        [lead_key, max_events],
-    )
+    events_total, events = store.events_of(lead_key, max_events)
     for ts, event, path, properties in events:
         what = event.replace("_", " ") + (f" {path}" if path else "")
         details = json.loads(properties) if properties else {}
@@ -60,19 +56,14 @@ def lead_history(store: DuckDBStore, lead_id: str, max_events: int = MAX_EVENTS)
         episode=state.episode,
         version=state.version,
         events_shown=len(events),
-        events_total=int(total_row[0]) if total_row else 0,
+        events_total=events_total,
         entries=entries,
     )
 
 
 def richest_story(store: DuckDBStore) -> str | None:
     """The lead whose story has the most moves, a won one first (for tours and demos)."""
-    row = store._one(
-        """SELECT p.id_value FROM transitions AS t
-           JOIN person_keys AS p ON p.lead_key = t.lead_key AND p.id_kind = 'user' AND p.first_key = p.lead_key
-           GROUP BY p.id_value ORDER BY bool_or(t.target = 'won') DESC, count(*) DESC, p.id_value LIMIT 1"""
-    )
-    return str(row[0]) if row else None
+    return LifecycleStore(store).lead_with_most_moves()
 
 
 def _entry(fact: Fact) -> Entry:
@@ -97,7 +88,7 @@ def _entry(fact: Fact) -> Entry:
             at=fact.at,
             kind="assignment",
             what=f"assigned to {fact.owner}{queue}: {fact.reason}{due}",
-            who="leadgate",
+            who=SYSTEM_ACTOR,
             details={"rule": fact.rule, "method": fact.method, "team": fact.team, "cause": fact.cause},
         )
     if isinstance(fact, DecisionFact):
@@ -118,5 +109,5 @@ def _entry(fact: Fact) -> Entry:
         at=fact.at,
         kind="sla_breach",
         what=f"SLA breached: {fact.owner} had until {fact.due_at:%Y-%m-%d %H:%M} UTC; action: {fact.action}",
-        who="leadgate",
+        who=SYSTEM_ACTOR,
     )

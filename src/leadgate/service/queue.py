@@ -58,9 +58,17 @@ def rep_queue(store: DuckDBStore, playbook: Playbook, owner: str | None, as_of: 
     return [_item(row, playbook, calendar, as_of) for row in rows]
 
 
+def _minutes_left(playbook: Playbook, calendar: Any, as_of: dt.datetime, due: dt.datetime) -> float:
+    """Minutes before the deadline (negative once overdue): business minutes for a business SLA."""
+    sla = playbook.model.stages.sal.sla
+    if sla is not None and not sla.business:
+        return (due - as_of).total_seconds() / 60
+    return business_minutes_between(calendar, as_of, due)
+
+
 def _item(row: dict[str, Any], playbook: Playbook, calendar: Any, as_of: dt.datetime) -> QueueItem:
     due = row.get("due_at")
-    left = business_minutes_between(calendar, as_of, due) if due is not None and row["stage"] == "sal_pending" else None
+    left = _minutes_left(playbook, calendar, as_of, due) if due is not None and row["stage"] == "sal_pending" else None
     return QueueItem(
         lead_id=row["lead_id"],
         account_name=row.get("account__name"),

@@ -57,6 +57,7 @@ def run_scoring(
     """
     as_of = as_of or utc_now()
     started = time.perf_counter()
+    lifecycle_seq = store.last_lifecycle_seq()  # read first: a restart recorded meanwhile is rescored next time
     last = store.last_scoring_run()
     reason = ""
     if incremental:
@@ -99,7 +100,7 @@ def run_scoring(
             "leads_scored": scored,
             "seconds": seconds,
             "finished_at": utc_now(),
-            "max_lifecycle_seq": store.last_lifecycle_seq(),
+            "max_lifecycle_seq": lifecycle_seq,
         }
     )
     return ScoringRun(kind, as_of, scored, seconds, playbook.version, reason)

@@ -11,8 +11,8 @@ is almost always accepted, then qualified when the truth says so, and its opport
 or lost when the truth decides it; other leads are rejected with a reason more often than
 not. Reps answer most new leads within the SLA and some too late, so there are breaches; one
 rep takes a week off. A decision the lead has outgrown meanwhile (another rep got it after a
-breach, a rule made it SQL first) is refused by the real checks and simply not made, as it
-would be in life. The same seed gives the same play.
+breach, a rule made it SQL first, the rep is away) is simply not made, as in life; any other
+refusal by the real checks is a bug and stops the play. The same seed gives the same play.
 """
 
 from __future__ import annotations
@@ -26,14 +26,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from leadgate.domain.stages import Stage
-from leadgate.errors import UserError
 from leadgate.lifecycle.decisions import Decision
 from leadgate.playbook.compiled import Playbook
 from leadgate.routing.assign import Absence
 from leadgate.routing.business_time import BusinessCalendar, add_business_minutes
-from leadgate.routing.sla import calendar_of
+from leadgate.routing.sla import calendar_of, local_day
 from leadgate.service.cycle import check_slas, run_cycle
-from leadgate.service.decisions import apply_decision
+from leadgate.service.decisions import apply_decision, lead_key_of
 from leadgate.service.scoring import SCORES_TABLE
 from leadgate.simulate.summary import Progress
 from leadgate.simulate.to_store import TRUTH_TABLE
@@ -72,6 +71,17 @@ REJECTIONS: dict[str, tuple[float, tuple[str, ...]]] = {
 }
 
 
+_PLANNED_FROM = {
+    "accept": (Stage.SAL_PENDING,),
+    "reject": (Stage.SAL_PENDING,),
+    "qualify": (Stage.SAL,),
+    "disqualify": (Stage.SAL,),
+    "opportunity": (Stage.SQL,),
+    "won": (Stage.OPPORTUNITY,),
+    "lost": (Stage.OPPORTUNITY,),
+}
+
+
 @dataclass
 class SalesSummary:
     """What the sales side did over the window."""
@@ -82,7 +92,7 @@ class SalesSummary:
     rejection_reasons: Counter[str] = field(default_factory=Counter)
     sla_breaches: int = 0
     requalified: int = 0
-    overtaken: int = 0  # decisions planned, then refused because the lead had moved on
+    overtaken: int = 0  # decisions planned, then not made: the lead had moved on, or its rep was away
     awaiting_at_end: int = 0
 
     def as_dict(self) -> dict[str, object]:
@@ -237,15 +247,25 @@ class _Play:
             duplicate_of=step.duplicate_of,
             source=SOURCE,
         )
-        try:
-            apply_decision(self.store, self.playbook, decision)
-        except UserError:
-            self.summary.overtaken += 1  # the lead moved on meanwhile: the real checks refuse it
+        if self.overtaken(step):
+            self.summary.overtaken += 1
             return
+        apply_decision(self.store, self.playbook, decision)  # any refusal now is a bug: let it show
         self.summary.decisions[step.decision] += 1
         if step.reason and step.decision == "reject":
             self.summary.rejection_reasons[step.reason] += 1
         self.plan_next(step)
+
+    def overtaken(self, step: _Step) -> bool:
+        """Whether life moved past a planned decision: the lead left the stage it was planned
+        for, went to someone else after a breach, or its rep is away that day."""
+        state = self.lifecycle.state(lead_key_of(self.store, step.lead_id))
+        if state.stage not in _PLANNED_FROM[step.decision]:
+            return True
+        if step.decision in ("accept", "reject") and state.owner != step.actor:
+            return True
+        day = local_day(self.playbook.model, step.at)
+        return any(absence.rep == step.actor and absence.covers(day) for absence in self.lifecycle.absences())
 
     def plan_next(self, step: _Step) -> None:
         """What follows a decision, as the truth has it."""

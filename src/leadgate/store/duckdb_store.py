@@ -175,6 +175,23 @@ class DuckDBStore:
         row = self._one(f"SELECT count(*) FROM {_identifier(table)}")
         return int(row[0]) if row else 0
 
+    def lead_key_of(self, lead_id: str) -> int | None:
+        """The key of a lead id (None: no such lead)."""
+        row = self._one(
+            "SELECT lead_key FROM person_keys WHERE id_kind = 'user' AND id_value = ? AND first_key = lead_key",
+            [lead_id],
+        )
+        return int(row[0]) if row else None
+
+    def events_of(self, lead_key: int, limit: int) -> tuple[int, list[tuple[Any, ...]]]:
+        """A lead's event count and its latest ``limit`` events: (time, name, path, properties)."""
+        total = self._one("SELECT count(*) FROM events WHERE lead_key = ?", [lead_key])
+        latest = self._run(
+            "SELECT ts, event, path, properties FROM events WHERE lead_key = ? ORDER BY ts DESC, message_id LIMIT ?",
+            [lead_key, limit],
+        )
+        return (int(total[0]) if total else 0), latest
+
     def lead_row(self, table: str, lead_key: int) -> dict[str, Any]:
         """One lead's row of a per-lead table, by column name (empty when there is none)."""
         try:

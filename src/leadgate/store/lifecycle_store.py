@@ -63,6 +63,15 @@ class LifecycleStore:
             rows = self._rows_for_keys("lead_state", _STATE_COLUMNS, keys)
         return {row[0]: _state(row) for row in rows}
 
+    def lead_with_most_moves(self) -> str | None:
+        """The id of the lead with the most transitions, a won one first (ties: the smallest id)."""
+        row = self.store._one(
+            """SELECT p.id_value FROM transitions AS t
+               JOIN person_keys AS p ON p.lead_key = t.lead_key AND p.id_kind = 'user' AND p.first_key = p.lead_key
+               GROUP BY p.id_value ORDER BY bool_or(t.target = 'won') DESC, count(*) DESC, p.id_value LIMIT 1"""
+        )
+        return str(row[0]) if row else None
+
     def latest_fact_at(self) -> dt.datetime | None:
         """The time of the latest transition, assignment, decision or breach (None: there is none)."""
         row = self.store._one(
