@@ -1,4 +1,5 @@
-"""The incremental case's new facts: 10k events on 5k existing leads, and their import.
+"""New facts for the incremental and cycle phases: two events on each of some existing leads
+(5k for the incremental phase, 10k for the cycle), and their import.
 
 The batch goes through the real import path (stage, then commit), as a file import would
 send it once read, and lands in the hour after the full scoring's as-of time.
@@ -27,10 +28,10 @@ def import_batch(store: DuckDBStore, events: pa.Table) -> None:
     store.commit_batch("events", "bench/new-events", events.num_rows, INCREMENTAL_AS_OF)
 
 
-def new_events(size: DatasetSize) -> pa.Table:
-    """Two events for each of NEW_EVENTS_LEADS existing leads, in the hour before
-    INCREMENTAL_AS_OF: a pricing visit plus one event that some other rule scores."""
-    lead_count = min(NEW_EVENTS_LEADS, size.leads)
+def new_events(size: DatasetSize, leads: int = NEW_EVENTS_LEADS) -> pa.Table:
+    """Two events for each of ``leads`` existing leads, in the hour before INCREMENTAL_AS_OF:
+    a pricing visit plus one event that some other rule scores (one in seven a demo request)."""
+    lead_count = min(leads, size.leads)
     stride = shuffle_stride(size.leads)
     others = [
         ("demo_requested", None, None),

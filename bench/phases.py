@@ -3,16 +3,25 @@ reports (``VmHWM``) belongs to that phase alone and every first run is a cold on
 
 from __future__ import annotations
 
-import datetime as dt
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from compare import compare_tables, score_columns
+from cycle_phase import run_cycle_phase
 from generate import AS_OF, DatasetSize
 from hand_sql import compare_with_leadgate, hand_query
 from import_file import run_import
+from measure import (
+    PLAYBOOK,
+    RUNS,
+    Result,
+    VerificationFailed,
+    peak_rss_bytes,
+    python_overhead,
+    reset_peak_rss,
+    timed,
+)
 from new_batch import INCREMENTAL_AS_OF, import_batch, new_events
 from workspace import open_store, prepare
 
@@ -22,33 +31,7 @@ from leadgate.scoring.engine import score_leads
 from leadgate.service.scoring import SCORES_TABLE, run_scoring, stamped
 from leadgate.store.duckdb_store import DuckDBStore
 
-PLAYBOOK = Path(__file__).with_name("playbook.yaml")
-RUNS = 2
-
-Result = dict[str, Any]
-
-
-class VerificationFailed(Exception):
-    """Two computations that must agree did not: the timings would compare different work."""
-
-
-def peak_rss_bytes() -> int:
-    """The peak resident memory of this process so far (``VmHWM``)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) * 1024
-    return 0
-
-
-def reset_peak_rss() -> None:
-    """Start a new peak-memory measurement for this process (Linux ``clear_refs`` code 5)."""
-    Path("/proc/self/clear_refs").write_text("5")
-
-
-def timed(action: Callable[[], object]) -> float:
-    started = time.perf_counter()
-    action()
-    return time.perf_counter() - started
+__all__ = ["PHASES", "VerificationFailed", "run_prepare"]
 
 
 def repeated(action: Callable[[], object]) -> Result:
@@ -72,25 +55,6 @@ def run_full(workspace: Path, size: DatasetSize) -> Result:
     result["python_seconds"] = python_overhead(store, playbook)
     store.close()
     return result
-
-
-def python_overhead(
-    store: DuckDBStore, playbook: Playbook, as_of: dt.datetime = AS_OF, only: str | None = None
-) -> Result:
-    """Seconds to build the Ibis expression and compile it to SQL (best of three).
-
-    ``only`` names a table of lead keys, to measure an incremental run's expression.
-    """
-    builds, compiles = [], []
-    for _ in range(3):
-        started = time.perf_counter()
-        only_keys = store.backend.table(only) if only else None
-        expression = stamped(score_leads(store.facts(), playbook, as_of, only_keys), playbook, as_of)
-        built = time.perf_counter()
-        store.backend.compile(expression)
-        builds.append(built - started)
-        compiles.append(time.perf_counter() - built)
-    return {"build": min(builds), "compile": min(compiles)}
 
 
 def run_hand(workspace: Path, size: DatasetSize) -> Result:
@@ -158,4 +122,5 @@ PHASES: dict[str, Callable[[Path, DatasetSize], Result]] = {
     "import": run_import_file,
     "hand": run_hand,
     "incremental": run_incremental,
+    "cycle": run_cycle_phase,
 }

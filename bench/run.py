@@ -4,9 +4,10 @@
 
 Each phase runs in a fresh process (``--phase NAME``, the same file) so that its peak memory
 is its own: preparing the data (generated once into ``bench-workspace/``, then reused), the
-full scoring by leadgate, the hand-written query (checked against leadgate lead by lead), and
-an incremental import plus rescoring (checked against a full scoring). The summary goes to
-the terminal and to ``bench-workspace/results.json``.
+full scoring by leadgate, the hand-written query (checked against leadgate lead by lead),
+an incremental import plus rescoring (checked against a full scoring), a large file import,
+and a qualification cycle after new events on 1% of the leads (checked against a full
+scoring). The summary goes to the terminal and to ``bench-workspace/results.json``.
 """
 
 from __future__ import annotations
@@ -92,6 +93,7 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
         ("hand", "hand-written DuckDB query, twice, then the lead-by-lead check"),
         ("incremental", "incremental import and rescoring, then the check against a full scoring"),
         ("import", "importing a JSON-lines file larger than DuckDB's memory limit"),
+        ("cycle", "a full qualification cycle, new events on 1% of the leads, then the incremental cycle, checked"),
     ]
     for key, description in steps:
         progress(description)

@@ -18,7 +18,11 @@ from leadgate.store.duckdb_store import DuckDBStore
 
 DATABASE = "leadgate.duckdb"
 DESCRIPTION = "dataset.json"
-SCRATCH_TABLES = ("lead_scores", "bench_hand", "bench_full_check", "rescore_keys", "touched_keys")
+SCRATCH_TABLES = (
+    *("lead_scores", "bench_hand", "bench_full_check", "rescore_keys", "touched_keys"),
+    *("bench_qualified_first", "bench_scores_before", "bench_states_before"),
+)
+LIFECYCLE_TABLES = ("transitions", "assignments", "decisions", "sla_breaches", "absences")
 
 
 def open_store(workspace: Path) -> DuckDBStore:
@@ -65,13 +69,20 @@ def _generate_fresh(workspace: Path, size: DatasetSize) -> dict[str, object]:
 
 
 def reset(store: DuckDBStore, size: DatasetSize) -> None:
-    """Back to the generated facts: batch 1 only, no scores, no scoring runs."""
+    """Back to the generated facts: batch 1 only, no scores, no scoring runs, no lifecycle.
+
+    The lead states (derived) go with their table, which the next opening of the store
+    creates again as this version of leadgate declares it.
+    """
     con = store.con
     con.execute("BEGIN TRANSACTION")
     for table in ("events", "traits", "identities", "imports"):
         con.execute(f"DELETE FROM {table} WHERE batch_id > 1")
     con.execute(f"DELETE FROM person_keys WHERE first_key > {size.leads}")
     con.execute("DELETE FROM scoring_runs")
+    for table in LIFECYCLE_TABLES:
+        con.execute(f"DELETE FROM {table}")
+    con.execute("DROP TABLE IF EXISTS lead_state")
     for table in SCRATCH_TABLES:
         con.execute(f"DROP TABLE IF EXISTS {table}")
     con.execute("COMMIT")

@@ -118,3 +118,12 @@ def test_an_explanation_says_why_in_words(world: World) -> None:
     assert words["fit_4"] == "lead.role in [Student, Intern] holds"
     assert words["engagement_6"] == "1 email clicked event, 3 points each, halving every 30 days"
     assert explanation.engagement == pytest.approx(3 * 0.5 ** ((6 + 14 / 24) / 30), rel=1e-12)
+
+
+def test_an_incremental_run_without_new_facts_rescores_nobody(world: World) -> None:
+    store = build(world).store
+    run_scoring(store, PLAYBOOK, at("2026-11-10T00:00:00"))
+    before = stored(store)
+    run = run_scoring(store, PLAYBOOK, at("2026-11-11T00:00:00"), incremental=True)
+    assert (run.kind, run.leads_scored) == ("incremental", 0)
+    assert all(same(row, before[lead_id]) for lead_id, row in stored(store).items())

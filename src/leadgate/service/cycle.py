@@ -2,12 +2,12 @@
 
 ``leadgate cycle`` (and, later, the server's worker) runs :func:`run_cycle`:
 
-1. score the leads touched since the last run (incrementally), and the leads about to move
-   whose stored scores are older than this moment, so no move rests on stale flags;
+1. score the leads touched since the last run (incrementally);
 2. for every lead awaiting acceptance past its deadline, record the breach and do what the
    playbook says (reassign, escalate to the manager, or recycle);
 3. move every lead whose playbook condition holds: inquiry or recycled (after its cool-off)
-   to MQL or PQL, accepted (SAL) to SQL;
+   to MQL or PQL, accepted (SAL) to SQL; a lead about to move whose stored scores are older
+   than this moment is rescored first, so no move rests on a window that has closed since;
 4. route every MQL and PQL without an owner, and start its SLA clock.
 
 Each step reads the current states and adds only what is missing, and no step undoes what a
@@ -92,12 +92,7 @@ def run_cycle(
             "a cycle cannot record moves in the past of what is already recorded"
         )
     seconds: dict[str, float] = {}
-    stale = [] if full else _stale_candidates(store, playbook, as_of)
-    scoring = _timed(
-        seconds,
-        "scoring",
-        lambda: run_scoring(store, playbook, as_of, incremental=not full, also=stale),
-    )
+    scoring = _timed(seconds, "scoring", lambda: run_scoring(store, playbook, as_of, incremental=not full))
     breaches = _timed(seconds, "sla", lambda: check_slas(store, lifecycle, playbook, as_of))
     moved = _timed(seconds, "moving", lambda: _move_by_rules(store, lifecycle, playbook, as_of))
     assignments = _timed(seconds, "routing", lambda: _route_unassigned(store, lifecycle, playbook, as_of))
@@ -142,16 +137,6 @@ def _wants_to_move(table: Any, flags: list[str], as_of: dt.datetime) -> Any:
     return (ready & any_flag) | wants_sql
 
 
-def _stale_candidates(store: DuckDBStore, playbook: Playbook, as_of: dt.datetime) -> list[int]:
-    """Leads whose stored flags call for a move but were computed before ``as_of``: an
-    incremental run rescores them too (a window may have closed since)."""
-    if not store.has_table(SCORES_TABLE):
-        return []
-    flags = _flags(playbook)
-    rows = _scored_rows(store, lambda table: _wants_to_move(table, flags, as_of) & (table.as_of < as_of))
-    return [int(row["lead_key"]) for row in rows]
-
-
 def _move_by_rules(
     store: DuckDBStore, lifecycle: LifecycleStore, playbook: Playbook, as_of: dt.datetime
 ) -> list[TransitionFact]:
@@ -159,7 +144,12 @@ def _move_by_rules(
     facts: list[Fact] = []
     expected: dict[int, int] = {}
     table = transitions_of(playbook.model)
-    for row in _scored_rows(store, lambda table: _wants_to_move(table, flags, as_of)):
+    rows = _scored_rows(store, lambda table: _wants_to_move(table, flags, as_of))
+    stale = [int(row["lead_key"]) for row in rows if row["as_of"] < as_of]
+    if stale:  # stored flags older than this moment: a window may have closed since, so rescore first
+        run_scoring(store, playbook, as_of, incremental=True, also=stale)
+        rows = _scored_rows(store, lambda table: _wants_to_move(table, flags, as_of))
+    for row in rows:
         state = _state_of(row)
         names = {flag[2:]: bool(row[flag]) for flag in flags}
         fact = rule_transition(table, state, names, playbook.model, playbook.version, as_of, moment_of(row, playbook))

@@ -68,24 +68,17 @@ def run_scoring(
         elif isinstance(last["as_of"], dt.datetime) and as_of < last["as_of"]:
             reason = f"--as-of is before the last run's ({last['as_of']:%Y-%m-%d %H:%M})"
     engagement_since = engagement_restarts(store)
-    facts = store.facts()
+    since_seq = int(str(last.get("max_lifecycle_seq") or 0)) if last else 0
     if incremental and not reason and last is not None:
         kind = "incremental"
         since_batch = int(str(last["max_batch_id"]))
-        touched = store.touched_lead_keys(since_batch, int(str(last.get("max_lifecycle_seq") or 0)))
-        if also:  # kept as a table: the scoring query is compiled to SQL and run by the store
-            store.replace_table_from_arrow("also_keys", pa.table({"lead_key": pa.array(sorted(set(also)), pa.int64())}))
-            touched = touched.union(store.backend.table("also_keys"))
-        store.replace_table(
-            "rescore_keys", rescore_keys(facts, touched, as_of, since_batch, rolls_contacts_up(playbook))
-        )
-        keys = store.backend.table("rescore_keys")
-        scores = score_leads(facts, playbook, as_of, only_keys=keys, engagement_since=engagement_since)
-        store.replace_rows(SCORES_TABLE, stamped(scores, playbook, as_of), keys)
-        scored = store.count("rescore_keys")
+        if not also and since_batch == store.last_batch_id() and not store.restarted_since(since_seq):
+            scored = 0  # no new fact since the last run: nothing to rescore, and no query to build
+        else:
+            scored = _rescore(store, playbook, as_of, since_batch, since_seq, also, engagement_since)
     else:
         kind = "full"
-        scores = score_leads(facts, playbook, as_of, engagement_since=engagement_since)
+        scores = score_leads(store.facts(), playbook, as_of, engagement_since=engagement_since)
         store.replace_table(SCORES_TABLE, stamped(scores, playbook, as_of))
         scored = store.count(SCORES_TABLE)
     seconds = time.perf_counter() - started
@@ -104,6 +97,28 @@ def run_scoring(
         }
     )
     return ScoringRun(kind, as_of, scored, seconds, playbook.version, reason)
+
+
+def _rescore(
+    store: DuckDBStore,
+    playbook: Playbook,
+    as_of: dt.datetime,
+    since_batch: int,
+    since_seq: int,
+    also: Sequence[int],
+    engagement_since: ir.Table | None,
+) -> int:
+    """Rescore the leads touched since the last run (and ``also``); how many were rescored."""
+    facts = store.facts()
+    touched = store.touched_lead_keys(since_batch, since_seq)
+    if also:  # kept as a table: the scoring query is compiled to SQL and run by the store
+        store.replace_table_from_arrow("also_keys", pa.table({"lead_key": pa.array(sorted(set(also)), pa.int64())}))
+        touched = touched.union(store.backend.table("also_keys"))
+    store.replace_table("rescore_keys", rescore_keys(facts, touched, as_of, since_batch, rolls_contacts_up(playbook)))
+    keys = store.backend.table("rescore_keys")
+    scores = score_leads(facts, playbook, as_of, only_keys=keys, engagement_since=engagement_since)
+    store.replace_rows(SCORES_TABLE, stamped(scores, playbook, as_of), keys)
+    return store.count("rescore_keys")
 
 
 def engagement_restarts(store: DuckDBStore) -> ir.Table | None:

@@ -364,6 +364,11 @@ class DuckDBStore:
         self._run(f"COPY (SELECT {selected} FROM {_identifier(name)}) TO '{quoted}' {options}")
         return self.count(name)
 
+    def restarted_since(self, seq: int) -> bool:
+        """Whether a lead's engagement restarted (a recycle) after lifecycle fact ``seq``."""
+        row = self._one("SELECT count(*) FROM transitions WHERE reset_engagement AND seq > ?", [seq])
+        return bool(row and row[0])
+
     def last_lifecycle_seq(self) -> int:
         row = self._one("SELECT coalesce(max(seq), 0) FROM transitions")
         return int(row[0]) if row else 0
