@@ -167,3 +167,12 @@ def test_the_same_seed_plays_the_same_sales_side(tmp_path_factory: pytest.TempPa
 
     first = play()
     assert first and first == play()
+
+
+def test_playing_again_adds_nothing(played: tuple[DuckDBStore, SalesSummary]) -> None:
+    store, _ = played
+    tables = ("transitions", "assignments", "decisions", "sla_breaches", "absences")
+    before = {table: store.count(table) for table in tables}
+    again = play_sales(store, PLAYBOOK, seed=5, start=END - dt.timedelta(days=DAYS), end=END)
+    assert sum(again.decisions.values()) == 0 and again.assignments == 0
+    assert {table: store.count(table) for table in tables} == before

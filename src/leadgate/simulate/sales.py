@@ -315,9 +315,17 @@ def play_sales(
     end: dt.datetime,
     progress: Progress | None = None,
 ) -> SalesSummary:
-    """Replay ``start`` to ``end`` with cycles and the reps' decisions (see the module's text)."""
+    """Replay ``start`` to ``end`` with cycles and the reps' decisions (see the module's text).
+
+    A store that already has hand-off facts (a simulation run again) is played on from its
+    latest fact only: what was played stays, and nothing is played twice.
+    """
+    latest = LifecycleStore(store).latest_fact_at()
+    if latest is not None:
+        start = max(start, latest)
     play = _Play(store, playbook, seed, start, end)
-    _plan_absence(play, start, end)
+    if latest is None:
+        _plan_absence(play, start, end)
     return play.run(progress or (lambda phase, done, total: None))
 
 
