@@ -398,3 +398,16 @@ def test_a_row_repeated_in_one_crm_export_counts_once(world: World, tmp_path: Pa
     rows = read_outcomes(export, ColumnMap.parse([]))
     assert [(row.line, row.outcome) for row in rows] == [(2, "opportunity")]
     assert apply_outcomes(world.store, PLAYBOOK, rows, str(export)) == OutcomesApplied(1, 0)
+
+
+def test_an_account_owner_outside_the_teams_can_decide_on_their_lead(world: World) -> None:
+    world.account("acme", employees=1500, industry="Software", country="FR", owner="zoe")  # zoe is in no team
+    world.lead("ann", account="acme", role="CTO", budget_estimate=20000)
+    world.did("ann", "demo_requested", "2026-11-22T10:00:00").save()
+    run_cycle(world.store, PLAYBOOK, at(MONDAY))
+    assert state_of(world, "ann").owner == "zoe"  # type: ignore[attr-defined]
+    assert [item.lead_id for item in rep_queue(world.store, PLAYBOOK, "zoe", at(MONDAY))] == ["ann"]
+    with pytest.raises(DecisionRefused, match="only they or their manager"):
+        apply_decision(world.store, PLAYBOOK, Decision("accept", "ann", "dev", at(MONDAY)))
+    accepted = apply_decision(world.store, PLAYBOOK, Decision("accept", "ann", "zoe", at(MONDAY)))
+    assert accepted.stage == Stage.SAL

@@ -11,7 +11,7 @@ from rich.table import Table
 from leadgate.cli.app import app, state
 from leadgate.cli.output import console, print_json
 from leadgate.errors import UserError
-from leadgate.lifecycle.decisions import known_reps
+from leadgate.lifecycle.decisions import known_reps, require_rep
 from leadgate.routing.assign import Absence
 from leadgate.routing.sla import local_day
 from leadgate.service.scoring import utc_now
@@ -34,9 +34,7 @@ class RepView(BaseModel):
 
 
 def _rep(workspace: Workspace, name: str) -> str:
-    reps = known_reps(workspace.playbook().model)
-    if name not in reps:
-        raise UserError(f"{name!r} is not a rep of the playbook's teams ({', '.join(sorted(reps))})")
+    require_rep(workspace.playbook().model, name)
     return name
 
 

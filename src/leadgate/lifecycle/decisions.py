@@ -9,7 +9,7 @@ reason's consequence). A decision made on a stale view of the lead is a :class:`
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from leadgate.domain.stages import Stage
@@ -67,6 +67,17 @@ def known_reps(playbook: PlaybookModel) -> dict[str, set[str]]:
     return reps
 
 
+def require_rep(playbook: PlaybookModel, name: str, also: Collection[str] = ()) -> None:
+    """Refuse a name that is no rep or manager of the playbook's teams, nor one of ``also``
+    (the owner of the lead at hand: an account owner need not be in a team)."""
+    if name in also:
+        return
+    reps = known_reps(playbook)
+    if name not in reps:
+        known = ", ".join(sorted(reps)) or "none: the playbook has no teams"
+        raise DecisionRefused(f"{name!r} is not a rep of the playbook's teams (reps: {known})")
+
+
 def decide(state: LeadState, decision: Decision, context: Context) -> list[Fact]:
     """The facts a decision records, or an error saying why it cannot be taken."""
     if decision.kind not in DECISION_KINDS:
@@ -105,9 +116,7 @@ def _check_actor(state: LeadState, decision: Decision, context: Context) -> None
     if decision.actor == IMPORT_ACTOR and decision.kind in OUTCOME_KINDS:
         return
     reps = known_reps(context.playbook)
-    if decision.actor not in reps:
-        known = ", ".join(sorted(reps)) or "none: the playbook has no teams"
-        raise DecisionRefused(f"{decision.actor!r} is not a rep of the playbook's teams (reps: {known})")
+    require_rep(context.playbook, decision.actor, also=[state.owner] if state.owner else [])
     day = local_day(context.playbook, decision.at)
     away = [absence for absence in context.absences if absence.rep == decision.actor and absence.covers(day)]
     if away:

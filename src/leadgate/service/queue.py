@@ -8,13 +8,13 @@ from typing import Any
 import ibis
 from pydantic import BaseModel
 
-from leadgate.errors import UserError
-from leadgate.lifecycle.decisions import known_reps
+from leadgate.lifecycle.decisions import require_rep
 from leadgate.playbook.compiled import Playbook
 from leadgate.routing.business_time import business_minutes_between
 from leadgate.routing.sla import calendar_of
 from leadgate.service.scoring import SCORES_TABLE
 from leadgate.store.duckdb_store import DuckDBStore
+from leadgate.store.lifecycle_store import LifecycleStore
 
 QUEUE_STAGES = ("sal_pending", "sal")
 
@@ -40,10 +40,8 @@ class QueueItem(BaseModel):
 def rep_queue(store: DuckDBStore, playbook: Playbook, owner: str | None, as_of: dt.datetime) -> list[QueueItem]:
     """Leads of one owner (or of everyone): those awaiting acceptance first, then the accepted
     ones; best score first within each."""
-    if owner is not None and owner not in known_reps(playbook.model):
-        raise UserError(
-            f"{owner!r} is not a rep of the playbook's teams ({', '.join(sorted(known_reps(playbook.model)))})"
-        )
+    if owner is not None:
+        require_rep(playbook.model, owner, also=LifecycleStore(store).open_leads_by_owner())
     if not store.has_table(SCORES_TABLE):
         return []
     state = store.backend.table("lead_state")
