@@ -5,37 +5,19 @@ from __future__ import annotations
 import datetime as dt
 
 import typer
-from pydantic import BaseModel
 from rich.table import Table
 
 from leadgate.cli.app import app, state
 from leadgate.cli.output import console, print_json
 from leadgate.errors import UserError
-from leadgate.lifecycle.decisions import known_reps, require_rep
 from leadgate.routing.assign import Absence
-from leadgate.routing.sla import local_day
+from leadgate.service.reps import mark_away, mark_back, rep_views
 from leadgate.service.scoring import utc_now
-from leadgate.store.lifecycle_store import LifecycleStore
-from leadgate.workspace import Workspace
 
 reps_app = typer.Typer(
     help="The reps of the playbook's teams: who they are, their load, their absences.", no_args_is_help=True
 )
 app.add_typer(reps_app, name="reps")
-
-
-class RepView(BaseModel):
-    rep: str
-    teams: list[str]
-    manages: list[str]
-    open_leads: int
-    absences: list[dict[str, dt.date]]
-    absent_today: bool
-
-
-def _rep(workspace: Workspace, name: str) -> str:
-    require_rep(workspace.playbook().model, name)
-    return name
 
 
 def _date(text: str, option: str) -> dt.date:
@@ -51,24 +33,7 @@ def list_reps(
 ) -> None:
     """Every rep and manager, with their teams, open leads and absences."""
     workspace = state(ctx).workspace()
-    model = workspace.playbook().model
-    lifecycle = LifecycleStore(workspace.store)
-    loads = lifecycle.open_leads_by_owner()
-    absences = lifecycle.absences()
-    today = local_day(model, utc_now())
-    views = []
-    for rep, teams in sorted(known_reps(model).items()):
-        own = [absence for absence in absences if absence.rep == rep]
-        views.append(
-            RepView(
-                rep=rep,
-                teams=sorted(team for team in teams if rep in model.teams[team].members),
-                manages=sorted(team for team in teams if model.teams[team].manager == rep),
-                open_leads=loads.get(rep, 0),
-                absences=[{"from": absence.start, "to": absence.end} for absence in own],
-                absent_today=any(absence.covers(today) for absence in own),
-            )
-        )
+    views = rep_views(workspace.store, workspace.playbook(), utc_now())
     if as_json:
         print_json(views)
         return
@@ -90,10 +55,8 @@ def away(
 ) -> None:
     """Mark a rep absent: routing skips them and they cannot decide on those days."""
     workspace = state(ctx).workspace()
-    absence = Absence(_rep(workspace, rep), _date(start, "--from"), _date(end, "--to"))
-    if absence.end < absence.start:
-        raise UserError(f"--to {absence.end} is before --from {absence.start}")
-    LifecycleStore(workspace.store).record_absence(absence, utc_now())
+    absence = Absence(rep, _date(start, "--from"), _date(end, "--to"))
+    mark_away(workspace.store, workspace.playbook(), absence, utc_now())
     console.print(f"{rep} is away from {absence.start} to {absence.end}.", highlight=False)
 
 
@@ -105,11 +68,5 @@ def back(
 ) -> None:
     """Cancel an absence (the one starting on --from)."""
     workspace = state(ctx).workspace()
-    lifecycle = LifecycleStore(workspace.store)
-    name = _rep(workspace, rep)
-    day = _date(start, "--from")
-    found = [absence for absence in lifecycle.absences() if absence.rep == name and absence.start == day]
-    if not found:
-        raise UserError(f"{rep} has no absence starting on {day}")
-    lifecycle.record_absence(found[0], utc_now(), cancelled=True)
-    console.print(f"{rep} is no longer away from {found[0].start} to {found[0].end}.", highlight=False)
+    cancelled = mark_back(workspace.store, workspace.playbook(), rep, _date(start, "--from"), utc_now())
+    console.print(f"{rep} is no longer away from {cancelled.start} to {cancelled.end}.", highlight=False)

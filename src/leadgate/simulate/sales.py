@@ -33,6 +33,7 @@ from leadgate.routing.business_time import BusinessCalendar, add_business_minute
 from leadgate.routing.sla import calendar_of, local_day
 from leadgate.service.cycle import check_slas, run_cycle
 from leadgate.service.decisions import apply_decision, lead_key_of
+from leadgate.service.reps import mark_away
 from leadgate.service.scoring import SCORES_TABLE
 from leadgate.simulate.summary import Progress
 from leadgate.simulate.to_store import TRUTH_TABLE
@@ -336,7 +337,7 @@ def _plan_absence(play: _Play, start: dt.datetime, end: dt.datetime) -> None:
         return
     first = (start + (end - start) * ABSENCE_AT).date()
     absence = Absence(teams[0].members[-1], first, first + dt.timedelta(days=ABSENCE_DAYS))
-    play.lifecycle.record_absence(absence, start)
+    mark_away(play.store, play.playbook, absence, start)
 
 
 def _mornings(calendar: BusinessCalendar, start: dt.datetime, end: dt.datetime) -> Iterator[dt.datetime]:
