@@ -18,6 +18,7 @@ from leadgate.playbook.compiled import Playbook
 from leadgate.playbook.loader import load_playbook
 from leadgate.settings import SETTINGS_FILE, ResolvedSetting, resolve_settings, settings_file_text
 from leadgate.store.duckdb_store import DuckDBStore
+from leadgate.store.lifecycle_store import LifecycleStore
 
 WORKSPACE_ENV = "LEADGATE_WORKSPACE"
 
@@ -53,7 +54,9 @@ class Workspace:
 
     @cached_property
     def store(self) -> DuckDBStore:
-        return DuckDBStore(self.database_path, memory_limit=str(self.setting("memory_limit")) or None)
+        store = DuckDBStore(self.database_path, memory_limit=str(self.setting("memory_limit")) or None)
+        LifecycleStore(store)  # brings lead states up to date after an upgrade, before anything reads them
+        return store
 
     def close(self) -> None:
         if "store" in self.__dict__:

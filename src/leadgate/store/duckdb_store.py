@@ -88,6 +88,7 @@ class DuckDBStore:
 
     def __init__(self, path: Path | str, read_only: bool = False, memory_limit: str | None = None) -> None:
         self.path = str(path)
+        self.lead_states_to_rebuild = False  # set when an upgrade dropped lead_state (see _migrate)
         try:
             self.con = duckdb.connect(self.path, read_only=read_only)
         except duckdb.IOException as exc:
@@ -129,18 +130,15 @@ class DuckDBStore:
         if found is not None and int(found[0]) < 2:  # the engine's output changed: the next scoring runs in full
             self._run("DROP TABLE IF EXISTS lead_scores")
         stale_states = self._columns_differ("lead_state", DERIVED_TABLES["lead_state"])
-        if stale_states:
+        if stale_states:  # derived data: LifecycleStore recomputes it from the facts when it opens
             self._run("DROP TABLE lead_state")
+            self.lead_states_to_rebuild = True
         for name, columns in {**FACT_TABLES, **LIFECYCLE_TABLES, **DERIVED_TABLES, **BOOKKEEPING_TABLES}.items():
             self._run(f"CREATE TABLE IF NOT EXISTS {name} ({_column_list(columns)})")
         self._run("CREATE SEQUENCE IF NOT EXISTS lifecycle_seq")
         for table, columns in BOOKKEEPING_TABLES.items():  # columns added since a table was created
             for name, kind in columns.items():
                 self._run(f'ALTER TABLE {table} ADD COLUMN IF NOT EXISTS "{name}" {_DUCKDB_TYPES[kind]}')
-        if stale_states:  # derived data: recomputed from the lifecycle facts
-            from leadgate.store.lifecycle_store import LifecycleStore
-
-            LifecycleStore(self).rebuild_states()
         if found is None:
             self._run("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
         elif int(found[0]) < SCHEMA_VERSION:  # new tables were created above, derived ones dropped

@@ -49,6 +49,9 @@ class LifecycleStore:
 
     def __init__(self, store: DuckDBStore) -> None:
         self.store = store
+        if store.lead_states_to_rebuild:  # an upgrade changed the table's shape: fold the facts again
+            store.lead_states_to_rebuild = False
+            self.rebuild_states()
         self.write_seconds = 0.0  # time spent in :meth:`record` (a cycle reports it)
 
     # -- reading ---------------------------------------------------------------------------
