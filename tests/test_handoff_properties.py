@@ -2,7 +2,8 @@
 
 Whatever happens, (1) no recorded transition is outside the stage machine's table, (2) after
 every cycle each MQL and PQL has an owner (a rep, or a manager's queue), and (3) the states
-the store shows are exactly the fold of the recorded facts.
+the store shows are exactly the fold of the recorded facts; (4) a second cycle at the same
+moment adds nothing, whatever the playbook does on an SLA breach.
 """
 
 from __future__ import annotations
@@ -14,21 +15,26 @@ from pathlib import Path
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from leadgate.domain.stages import Stage
 from leadgate.errors import UserError
 from leadgate.lifecycle.decisions import Decision
-from leadgate.lifecycle.facts import TransitionFact, fold
-from leadgate.lifecycle.machine import check_transition, transitions_for
+from leadgate.lifecycle.facts import TransitionFact
+from leadgate.playbook.compiled import Playbook
 from leadgate.playbook.loader import parse_playbook
 from leadgate.service.cycle import run_cycle
 from leadgate.service.decisions import apply_decision
 from leadgate.store.duckdb_store import DuckDBStore
 from leadgate.store.lifecycle_store import LifecycleStore
 from leadgate.workspace import example_playbook_text
+from tests.lifecycle_checks import check_all_routed, check_facts_and_states
 from tests.worlds import World
 
-PLAYBOOK = parse_playbook(example_playbook_text(), "playbook.yaml")
-TABLE = transitions_for(pql=True, sal=True)
+PLAYBOOKS = {  # one per SLA breach action
+    action: parse_playbook(
+        example_playbook_text().replace("on_sla_breach: reassign", f"on_sla_breach: {action}"), "playbook.yaml"
+    )
+    for action in ("reassign", "escalate", "recycle")
+}
+FACT_TABLES = ("transitions", "assignments", "decisions", "sla_breaches", "lead_state")
 LEADS = ("ann", "ben", "cat", "dan")
 REPS = ("alice", "bruno", "carla", "dev", "erin", "farah", "gus", "hana", "ines")
 START = dt.datetime(2026, 11, 2, 8, 0)
@@ -73,37 +79,32 @@ def build(store: DuckDBStore) -> World:
     return world.save()
 
 
-def decide(store: DuckDBStore, lead: str, what: str, actor: str, when: dt.datetime) -> None:
+def decide(store: DuckDBStore, playbook: Playbook, lead: str, what: str, actor: str, when: dt.datetime) -> None:
     kind, _, reason = what.partition(":")
     checklist = ("budget", "authority", "need", "timeline") if kind == "qualify" else ()
     before = LifecycleStore(store).facts_by_lead()
     try:
-        apply_decision(store, PLAYBOOK, Decision(kind, lead, actor, when, reason=reason or None, checklist=checklist))
+        apply_decision(store, playbook, Decision(kind, lead, actor, when, reason=reason or None, checklist=checklist))
     except UserError:
         assert LifecycleStore(store).facts_by_lead() == before, "a refused decision changed the facts"
 
 
 def check_invariants(store: DuckDBStore, after_cycle: bool) -> None:
-    lifecycle = LifecycleStore(store)
-    facts = lifecycle.facts_by_lead()
-    for lead_facts in facts.values():
-        for fact in lead_facts:
-            if isinstance(fact, TransitionFact):
-                check_transition(TABLE, fact.source, fact.target, fact.cause)
-    states = lifecycle.states()
-    assert {key: fold(key, lead_facts) for key, lead_facts in facts.items()} == states
+    states = check_facts_and_states(store)
     if after_cycle:
-        for state in states.values():
-            assert state.stage not in (Stage.MQL, Stage.PQL), f"left unassigned: {state}"
-            if state.stage in (Stage.SAL_PENDING, Stage.SAL):
-                assert state.owner is not None
+        check_all_routed(states)
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(steps=steps, actors=st.lists(st.sampled_from(REPS), min_size=16, max_size=16))
+@given(
+    steps=steps,
+    actors=st.lists(st.sampled_from(REPS), min_size=16, max_size=16),
+    breach_action=st.sampled_from(sorted(PLAYBOOKS)),
+)
 def test_random_histories_keep_the_hand_off_sound(
-    steps: list[tuple[tuple[str, str, str], int]], actors: list[str]
+    steps: list[tuple[tuple[str, str, str], int]], actors: list[str], breach_action: str
 ) -> None:
+    playbook = PLAYBOOKS[breach_action]
     with tempfile.TemporaryDirectory() as folder:
         store = DuckDBStore(Path(folder) / "leadgate.duckdb")
         world = build(store)
@@ -113,12 +114,15 @@ def test_random_histories_keep_the_hand_off_sound(
             if kind == "event":
                 world.did(lead, what, moment.isoformat()).save()
             elif kind == "cycle":
-                run_cycle(store, PLAYBOOK, moment)
+                run_cycle(store, playbook, moment)
+                counts = {table: store.count(table) for table in FACT_TABLES}
+                run_cycle(store, playbook, moment)  # a second cycle at the same moment adds nothing
+                assert {table: store.count(table) for table in FACT_TABLES} == counts
             else:
                 lead = _lead_for(store, what, lead)
                 state = LifecycleStore(store).states().get(_key(store, lead))
                 owner = state.owner if state is not None and state.owner and index % 3 else actors[index]
-                decide(store, lead, what, owner, moment)
+                decide(store, playbook, lead, what, owner, moment)
             check_invariants(store, after_cycle=kind == "cycle")
         for target in {
             fact.target

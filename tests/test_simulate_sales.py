@@ -11,8 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from leadgate.domain.stages import Stage
-from leadgate.lifecycle.facts import AssignmentFact, BreachFact, DecisionFact, TransitionFact, fold
-from leadgate.lifecycle.machine import check_transition, transitions_for
+from leadgate.lifecycle.facts import AssignmentFact, BreachFact, DecisionFact, TransitionFact
 from leadgate.playbook.loader import parse_playbook
 from leadgate.service.history import lead_history, richest_story
 from leadgate.service.scoring import SCORES_TABLE
@@ -20,6 +19,7 @@ from leadgate.simulate import TRUTH_TABLE, SalesSummary, play_sales, simulate_in
 from leadgate.store.duckdb_store import DuckDBStore
 from leadgate.store.lifecycle_store import LifecycleStore
 from leadgate.workspace import example_playbook_text
+from tests.lifecycle_checks import check_all_routed, check_facts_and_states
 
 END = dt.datetime(2026, 11, 26, 7, 0)
 DAYS = 60
@@ -71,16 +71,7 @@ def test_every_recorded_move_is_allowed_and_states_are_the_fold_of_the_facts(
     played: tuple[DuckDBStore, SalesSummary],
 ) -> None:
     store, _ = played
-    table = transitions_for(pql=True, sal=True)
-    lifecycle = LifecycleStore(store)
-    facts = lifecycle.facts_by_lead()
-    for lead_facts in facts.values():
-        for fact in lead_facts:
-            if isinstance(fact, TransitionFact):
-                check_transition(table, fact.source, fact.target, fact.cause)
-    states = lifecycle.states()
-    assert {key: fold(key, lead_facts) for key, lead_facts in facts.items()} == states
-    assert not [state for state in states.values() if state.stage in (Stage.MQL, Stage.PQL)]  # all routed
+    check_all_routed(check_facts_and_states(store))
 
 
 def test_decisions_follow_the_ground_truth(played: tuple[DuckDBStore, SalesSummary]) -> None:
