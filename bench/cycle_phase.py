@@ -92,7 +92,7 @@ def run_cycle_phase(workspace: Path, size: DatasetSize) -> Result:
         "rss_before_bytes": rss_before,
     }
     result |= cycle_figures(reports[best]) | {"added": facts_added(store, CYCLE_AS_OF)}
-    result["python_seconds"] = python_overhead(store, playbook, CYCLE_AS_OF, only="rescore_keys")
+    result["python_seconds"] = python_overhead(store, playbook, CYCLE_AS_OF, only="touched_keys")
     result["check"] = check_cycle(store, playbook, result["leads_touched"])
     for table in (QUALIFIED_FIRST, FULL_CHECK, SCORES_BEFORE, STATES_BEFORE):
         _run(store, f"DROP TABLE IF EXISTS {table}")

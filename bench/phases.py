@@ -13,20 +13,19 @@ from generate import AS_OF, DatasetSize
 from hand_sql import compare_with_leadgate, hand_query
 from import_file import run_import
 from measure import (
-    PLAYBOOK,
     RUNS,
     Result,
     VerificationFailed,
     peak_rss_bytes,
     python_overhead,
     reset_peak_rss,
+    scoring_playbook,
     timed,
 )
 from new_batch import INCREMENTAL_AS_OF, import_batch, new_events
 from workspace import open_store, prepare
 
 from leadgate.playbook.compiled import Playbook
-from leadgate.playbook.loader import load_playbook
 from leadgate.scoring.engine import score_leads
 from leadgate.service.scoring import SCORES_TABLE, run_scoring, stamped
 from leadgate.store.duckdb_store import DuckDBStore
@@ -48,7 +47,7 @@ def run_prepare(workspace: Path, size: DatasetSize, regenerate: bool) -> Result:
 def run_full(workspace: Path, size: DatasetSize) -> Result:
     """leadgate's full scoring, as the product runs it, twice; then where its time goes."""
     store = open_store(workspace)
-    playbook = load_playbook(PLAYBOOK)
+    playbook = scoring_playbook()
     result = repeated(lambda: run_scoring(store, playbook, AS_OF))
     result["peak_rss_bytes"] = peak_rss_bytes()
     result["leads_scored"] = store.count(SCORES_TABLE)
@@ -74,7 +73,7 @@ def run_hand(workspace: Path, size: DatasetSize) -> Result:
 def run_incremental(workspace: Path, size: DatasetSize) -> Result:
     """Import a batch of new events through the real import path, then rescore incrementally."""
     store = open_store(workspace)
-    playbook = load_playbook(PLAYBOOK)
+    playbook = scoring_playbook()
     events = new_events(size)
     result: Result = {"events": events.num_rows, "leads_touched": len(set(events["user_id"].to_pylist()))}
     result["commit_seconds"] = timed(lambda: import_batch(store, events))
@@ -85,7 +84,7 @@ def run_incremental(workspace: Path, size: DatasetSize) -> Result:
     result["peak_rss_bytes"] = peak_rss_bytes()
     result["kind"] = runs[0].kind
     result["leads_rescored"] = runs[0].leads_scored
-    result["python_seconds"] = python_overhead(store, playbook, INCREMENTAL_AS_OF, only="rescore_keys")
+    result["python_seconds"] = python_overhead(store, playbook, INCREMENTAL_AS_OF, only="touched_keys")
     result["check"] = check_incremental(store, playbook, result["leads_touched"])
     store.close()
     return result

@@ -113,12 +113,17 @@ def _rescore(
     touched = store.touched_lead_keys(since_batch, since_seq)
     if also:  # kept as a table: the scoring query is compiled to SQL and run by the store
         store.replace_table_from_arrow("also_keys", pa.table({"lead_key": pa.array(sorted(set(also)), pa.int64())}))
-        touched = touched.union(store.backend.table("also_keys"))
-    store.replace_table("rescore_keys", rescore_keys(facts, touched, as_of, since_batch, rolls_contacts_up(playbook)))
-    keys = store.backend.table("rescore_keys")
+        touched = touched.union(store.backend.table("also_keys"), distinct=True)
+    if rolls_contacts_up(playbook) or store.account_traits_changed_since(since_batch):
+        store.replace_table(
+            "rescore_keys", rescore_keys(facts, touched, as_of, since_batch, rolls_contacts_up(playbook))
+        )
+        keys = store.backend.table("rescore_keys")
+    else:  # no account columns depend on other contacts, and no account changed: the touched leads alone
+        keys = touched
     scores = score_leads(facts, playbook, as_of, only_keys=keys, engagement_since=engagement_since)
     store.replace_rows(SCORES_TABLE, stamped(scores, playbook, as_of), keys)
-    return store.count("rescore_keys")
+    return int(keys.count().to_pyarrow().as_py())
 
 
 def engagement_restarts(store: DuckDBStore) -> ir.Table | None:
