@@ -78,6 +78,10 @@ def test_without_account_roll_ups_only_the_touched_leads_are_rescored(world: Wor
     # ann was not rescored: her row is still the one as of the 10th, and only time separates it
     # from a full scoring (her decayed webinar); her account columns are the same.
     assert after["ann"]["account_score"] == full["ann"]["account_score"]
+    world.account("acme", employees=80).save()  # an account change reaches every contact of acme
+    changed = run_scoring(store, flat, at("2026-11-12T00:00:00"), incremental=True)
+    assert changed.leads_scored == 2
+    assert stored(store)["ann"]["c_fit_1"] == 0 and stored(store)["ann"]["c_fit_2"] == 10  # now 50-199 employees
 
 
 def test_incremental_runs_in_full_when_the_playbook_changed(world: World) -> None:
