@@ -77,7 +77,7 @@ def python_overhead(
         only_keys = store.backend.table(only) if only else None
         expression = stamped(score_leads(store.facts(), playbook, as_of, only_keys), playbook, as_of)
         built = time.perf_counter()
-        store.sql(expression, fuse_selects=only is None)  # as the store compiles a full or an incremental run
+        store.sql(expression, fuse_selects=only is None)  # as a large full run, or an incremental one, compiles it
         builds.append(built - started)
         compiles.append(time.perf_counter() - built)
     return {"build": min(builds), "compile": min(compiles)}

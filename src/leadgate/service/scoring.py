@@ -24,6 +24,7 @@ from leadgate.store.duckdb_store import DuckDBStore
 from leadgate.store.facts import Facts
 
 SCORES_TABLE = "lead_scores"
+FUSED_FROM_PERSON_IDS = 200_000  # from here a full scoring's SQL is compiled with merged selects
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,8 @@ def run_scoring(
     else:
         kind = "full"
         scores = score_leads(store.facts(), playbook, as_of, engagement_since=engagement_since)
-        store.replace_table(SCORES_TABLE, stamped(scores, playbook, as_of))
+        many = store.count("person_keys") >= FUSED_FROM_PERSON_IDS  # see DuckDBStore.sql
+        store.replace_table(SCORES_TABLE, stamped(scores, playbook, as_of), fuse_selects=many)
         scored = store.count(SCORES_TABLE)
     seconds = time.perf_counter() - started
     store.record_scoring_run(

@@ -281,13 +281,14 @@ class DuckDBStore:
             raise
 
     # -- derived tables --------------------------------------------------------------------
-    def sql(self, expression: ir.Table, fuse_selects: bool = True) -> str:
+    def sql(self, expression: ir.Table, fuse_selects: bool = False) -> str:
         """The DuckDB SQL of an Ibis expression.
 
-        ``fuse_selects=False`` skips Ibis's merging of nested selects: the merging is nearly
-        half the time to compile a scoring expression (0.14 of 0.28 s), which matters to a
-        small incremental run, while over all leads the merged query runs about 5% faster
-        (8.2 s against 8.7 s for 1M leads and 50M events; measured with ``make bench``'s data).
+        By default without Ibis's merging of nested selects: the merging is more than half the
+        time to compile a scoring expression (0.34 against 0.14 s), which is most of the cost of
+        scoring a few thousand leads; over many leads the merged query runs about 5% faster
+        (8.2 s against 8.7 s for 1M leads and 50M events, with ``make bench``'s data), so a
+        full scoring of a large store asks for it (``fuse_selects=True``).
         """
         fuse = ibis.options.sql.fuse_selects
         ibis.options.sql.fuse_selects = fuse_selects
@@ -296,9 +297,10 @@ class DuckDBStore:
         finally:
             ibis.options.sql.fuse_selects = fuse
 
-    def replace_table(self, name: str, expression: ir.Table) -> None:
-        """Materialise an Ibis expression as a table of this store (derived data only)."""
-        self._run(f"CREATE OR REPLACE TABLE {_identifier(name)} AS {self.sql(expression)}")
+    def replace_table(self, name: str, expression: ir.Table, fuse_selects: bool = False) -> None:
+        """Materialise an Ibis expression as a table of this store (derived data only); see
+        :meth:`sql` for ``fuse_selects``."""
+        self._run(f"CREATE OR REPLACE TABLE {_identifier(name)} AS {self.sql(expression, fuse_selects)}")
 
     def replace_table_from_arrow(self, name: str, rows: pa.Table) -> None:
         """Store in-memory rows as a (derived or bookkeeping) table, replacing it."""
@@ -318,7 +320,7 @@ class DuckDBStore:
     def replace_rows(self, name: str, expression: ir.Table, keys: ir.Table, key: str = "lead_key") -> None:
         """Swap the rows of a derived table whose ``key`` is in ``keys`` for ``expression``'s rows."""
         self.replace_table("replacement_keys", keys.select(key).distinct())
-        compiled = self.sql(expression, fuse_selects=False)  # a few rows: compiling is the larger cost
+        compiled = self.sql(expression)
         table = _identifier(name)
         # A few keys spread over the whole key range: a perfect hash table sized for the range
         # would cost more than it saves.
