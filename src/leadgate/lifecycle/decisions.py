@@ -131,7 +131,14 @@ def _check_actor(state: LeadState, decision: Decision, context: Context) -> None
 
 
 def _move(
-    state: LeadState, target: Stage, cause: Cause, detail: str, decision: Decision, context: Context, **extra: object
+    state: LeadState,
+    target: Stage,
+    cause: Cause,
+    detail: str,
+    decision: Decision,
+    context: Context,
+    cool_off_until: dt.datetime | None = None,
+    reset_engagement: bool = False,
 ) -> TransitionFact:
     return checked_move(
         context.table,
@@ -143,7 +150,8 @@ def _move(
         decision.at,
         context.playbook_version,
         context.moment,
-        **extra,
+        cool_off_until=cool_off_until,
+        reset_engagement=reset_engagement,
     )
 
 

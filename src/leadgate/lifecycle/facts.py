@@ -58,7 +58,8 @@ def checked_move(
     at: dt.datetime,
     playbook_version: int,
     moment: Moment,
-    **extra: object,
+    cool_off_until: dt.datetime | None = None,
+    reset_engagement: bool = False,
 ) -> TransitionFact:
     """The one way to make a move: refused (:class:`~leadgate.lifecycle.machine.TransitionRefused`)
     unless the stage machine's table allows it, and recorded with the score at that moment."""
@@ -76,7 +77,8 @@ def checked_move(
         fit=moment.fit,
         engagement=moment.engagement,
         contributions=moment.contributions,
-        **extra,  # type: ignore[arg-type]
+        cool_off_until=cool_off_until,
+        reset_engagement=reset_engagement,
     )
 
 

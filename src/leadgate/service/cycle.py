@@ -46,7 +46,8 @@ from leadgate.scoring.engine import ACCOUNT_PREFIX, routing_column
 from leadgate.service.moments import moment_of
 from leadgate.service.scoring import SCORES_TABLE, ScoringRun, run_scoring, utc_now
 from leadgate.store.duckdb_store import DuckDBStore
-from leadgate.store.lifecycle_store import LifecycleStore
+from leadgate.store.lifecycle_store import LifecycleStore, state_from
+from leadgate.store.schema import LEAD_STATE_TABLE
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,7 @@ def run_cycle(
 def _scored_rows(store: DuckDBStore, condition: Any) -> list[dict[str, Any]]:
     """Scored leads joined with their lifecycle state, those for which ``condition`` holds."""
     scores = store.backend.table(SCORES_TABLE)
-    state = store.backend.table("lead_state")
+    state = store.backend.table(LEAD_STATE_TABLE)
     state = state.rename(state_key="lead_key")
     joined = scores.left_join(state, scores.lead_key == state.state_key)
     return joined.filter(condition(joined)).to_pyarrow().to_pylist()
@@ -150,7 +151,7 @@ def _move_by_rules(
         run_scoring(store, playbook, as_of, incremental=True, also=stale)
         rows = _scored_rows(store, lambda table: _wants_to_move(table, flags, as_of))
     for row in rows:
-        state = _state_of(row)
+        state = state_from(row)
         names = {flag[2:]: bool(row[flag]) for flag in flags}
         fact = rule_transition(table, state, names, playbook.model, playbook.version, as_of, moment_of(row, playbook))
         if fact is not None:
@@ -173,7 +174,7 @@ def _route_unassigned(
     assignments: list[AssignmentFact] = []
     expected: dict[int, int] = {}
     for row in sorted(rows, key=lambda row: (-(row["score"] or 0), row["lead_key"])):
-        lead = _state_of(row)
+        lead = state_from(row)
         assignment = route(
             playbook.model,
             _route_flags(row, playbook),
@@ -271,7 +272,7 @@ def check_slas(store: DuckDBStore, lifecycle: LifecycleStore, playbook: Playbook
     facts: list[Fact] = []
     expected: dict[int, int] = {}
     for row in sorted(late, key=lambda row: row["lead_key"]):
-        lead = _state_of(row)
+        lead = state_from(row)
         owner = lead.owner or ""
         facts.append(BreachFact(lead.lead_key, owner, lead.due_at or as_of, as_of, action))
         expected[lead.lead_key] = lead.version
@@ -320,25 +321,4 @@ def _sla_recycle(
         moment_of(row, playbook),
         cool_off_until=as_of,
         reset_engagement=playbook.model.stages.recycle.reset_engagement,
-    )
-
-
-def _state_of(row: dict[str, Any]) -> LeadState:
-    """The lifecycle state carried by a scored row joined with ``lead_state``."""
-    if row.get("stage") is None:
-        return LeadState(row["lead_key"])
-    return LeadState(
-        lead_key=row["lead_key"],
-        stage=Stage(row["stage"]),
-        since=row.get("since"),
-        version=int(row.get("version") or 0),
-        episode=int(row.get("episode") or 0),
-        owner=row.get("owner"),
-        team=row.get("team"),
-        queue=row.get("queue"),
-        assigned_at=row.get("assigned_at"),
-        due_at=row.get("due_at"),
-        breaches=int(row.get("breaches") or 0),
-        cool_off_until=row.get("cool_off_until"),
-        engagement_since=row.get("engagement_since"),
     )

@@ -15,6 +15,7 @@ from leadgate.routing.sla import calendar_of
 from leadgate.service.scoring import SCORES_TABLE
 from leadgate.store.duckdb_store import DuckDBStore
 from leadgate.store.lifecycle_store import LifecycleStore
+from leadgate.store.schema import LEAD_STATE_TABLE
 
 QUEUE_STAGES = ("sal_pending", "sal")
 
@@ -44,7 +45,7 @@ def rep_queue(store: DuckDBStore, playbook: Playbook, owner: str | None, as_of: 
         require_rep(playbook.model, owner, also=LifecycleStore(store).open_leads_by_owner())
     if not store.has_table(SCORES_TABLE):
         return []
-    state = store.backend.table("lead_state")
+    state = store.backend.table(LEAD_STATE_TABLE)
     state = state.filter(state.stage.isin(list(QUEUE_STAGES)))
     if owner is not None:
         state = state.filter(state.owner == owner)

@@ -22,6 +22,7 @@ from leadgate.scoring.engine import score_leads
 from leadgate.scoring.snapshots import account_membership
 from leadgate.store.duckdb_store import DuckDBStore
 from leadgate.store.facts import Facts
+from leadgate.store.schema import LEAD_STATE_TABLE
 
 SCORES_TABLE = "lead_scores"
 FUSED_FROM_PERSON_IDS = 200_000  # from here a full scoring's SQL is compiled with merged selects
@@ -130,7 +131,7 @@ def _rescore(
 
 def engagement_restarts(store: DuckDBStore) -> ir.Table | None:
     """``(lead_key, since)`` of recycled leads whose engagement restarted (None when there is none)."""
-    state = store.backend.table("lead_state")
+    state = store.backend.table(LEAD_STATE_TABLE)
     restarted = state.filter(state.engagement_since.notnull()).select(state.lead_key, since=state.engagement_since)
     if restarted.count().to_pyarrow().as_py() == 0:
         return None

@@ -27,6 +27,7 @@ from leadgate.store.schema import (
     BOOKKEEPING_TABLES,
     DERIVED_TABLES,
     FACT_TABLES,
+    LEAD_STATE_TABLE,
     LIFECYCLE_TABLES,
     SCHEMA_VERSION,
     Columns,
@@ -129,7 +130,7 @@ class DuckDBStore:
         found = self._one("SELECT value FROM meta WHERE key = 'schema_version'") if self.has_table("meta") else None
         if found is not None and int(found[0]) < 2:  # the engine's output changed: the next scoring runs in full
             self._run("DROP TABLE IF EXISTS lead_scores")
-        stale_states = self._columns_differ("lead_state", DERIVED_TABLES["lead_state"])
+        stale_states = self._columns_differ(LEAD_STATE_TABLE, DERIVED_TABLES[LEAD_STATE_TABLE])
         if stale_states:  # derived data: LifecycleStore recomputes it from the facts when it opens
             self._run("DROP TABLE lead_state")
             self.lead_states_to_rebuild = True

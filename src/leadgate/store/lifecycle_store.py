@@ -33,7 +33,7 @@ from leadgate.lifecycle.facts import (
 from leadgate.lifecycle.machine import Cause
 from leadgate.routing.assign import Absence
 from leadgate.store.duckdb_store import DuckDBStore
-from leadgate.store.schema import ARROW_TYPES, DERIVED_TABLES, LIFECYCLE_TABLES
+from leadgate.store.schema import ARROW_TYPES, DERIVED_TABLES, LEAD_STATE_TABLE, LIFECYCLE_TABLES
 
 TABLE_OF: dict[type, tuple[str, str]] = {
     TransitionFact: ("transitions", "t"),
@@ -41,7 +41,7 @@ TABLE_OF: dict[type, tuple[str, str]] = {
     DecisionFact: ("decisions", "d"),
     BreachFact: ("sla_breaches", "b"),
 }
-_STATE_COLUMNS = list(DERIVED_TABLES["lead_state"])
+_STATE_COLUMNS = list(DERIVED_TABLES[LEAD_STATE_TABLE])
 
 
 class LifecycleStore:
@@ -63,7 +63,7 @@ class LifecycleStore:
             keys = sorted(set(lead_keys))
             if not keys:
                 return {}
-            rows = self._rows_for_keys("lead_state", _STATE_COLUMNS, keys)
+            rows = self._rows_for_keys(LEAD_STATE_TABLE, _STATE_COLUMNS, keys)
         return {row[0]: _state(row) for row in rows}
 
     def lead_with_most_moves(self) -> str | None:
@@ -177,7 +177,7 @@ class LifecycleStore:
         keys = [state.lead_key for state in states]
         with self.store.registered("changed_keys", _keys_table(keys)):
             self.store._run("DELETE FROM lead_state WHERE lead_key IN (SELECT lead_key FROM changed_keys)")
-        self._insert("lead_state", [_state_row(state) for state in states])
+        self._insert(LEAD_STATE_TABLE, [_state_row(state) for state in states])
 
     def rebuild_states(self) -> int:
         """Recompute every lead state from the facts (derived data: safe to run any time)."""
@@ -187,7 +187,7 @@ class LifecycleStore:
         with self.store.transaction():
             self.store._run("DELETE FROM lead_state")
             if states:
-                self._insert("lead_state", [_state_row(state) for state in states])
+                self._insert(LEAD_STATE_TABLE, [_state_row(state) for state in states])
         return len(states)
 
     # -- absences --------------------------------------------------------------------------
@@ -275,9 +275,17 @@ def _fact(fact_type: type, values: dict[str, Any]) -> Fact:
 
 
 def _state(row: tuple[Any, ...]) -> LeadState:
-    values = dict(zip(_STATE_COLUMNS, row, strict=True))
-    values["stage"] = Stage(values["stage"])
-    return LeadState(**values)
+    return state_from(dict(zip(_STATE_COLUMNS, row, strict=True)))
+
+
+def state_from(values: Mapping[str, Any]) -> LeadState:
+    """A lead's state from a row holding ``lead_state``'s columns (alone, or joined with others);
+    a row without a stage is a lead that never moved."""
+    if values.get("stage") is None:
+        return LeadState(int(values["lead_key"]))
+    fields: dict[str, Any] = {name: values.get(name) for name in _STATE_COLUMNS}
+    fields["stage"] = Stage(fields["stage"])
+    return LeadState(**fields)
 
 
 def _state_row(state: LeadState) -> dict[str, Any]:

@@ -148,6 +148,8 @@ LIFECYCLE_TABLES: dict[str, Columns] = {
     },
 }
 
+LEAD_STATE_TABLE = "lead_state"  # each lead's current lifecycle state: the fold of its hand-off facts
+
 DERIVED_TABLES: dict[str, Columns] = {
     "person_keys": {
         "id_kind": "text",  # user or anonymous
