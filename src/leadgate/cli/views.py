@@ -16,9 +16,9 @@ from leadgate.domain.stages import STAGE_NAMES
 from leadgate.errors import UserError
 from leadgate.playbook.compiled import Playbook
 from leadgate.scoring.engine import ACCOUNT_PREFIX, score_column
+from leadgate.service.moments import scores_with_state
 from leadgate.service.scoring import SCORES_TABLE
 from leadgate.store.duckdb_store import DuckDBStore
-from leadgate.store.schema import LEAD_STATE_TABLE
 
 
 class LeadScore(BaseModel):
@@ -41,10 +41,7 @@ class LeadScore(BaseModel):
 
 def with_lifecycle(store: DuckDBStore) -> ir.Table:
     """The latest scores with each lead's lifecycle stage and owner (``inquiry`` if it never moved)."""
-    scores = store.backend.table(SCORES_TABLE)
-    state = store.backend.table(LEAD_STATE_TABLE).select("lead_key", "stage", "owner")
-    state = state.rename(state_key="lead_key")
-    joined = scores.left_join(state, scores.lead_key == state.state_key).drop("state_key")
+    joined = scores_with_state(store)
     return joined.mutate(stage=joined.stage.fill_null("inquiry"))
 
 

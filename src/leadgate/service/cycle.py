@@ -43,11 +43,10 @@ from leadgate.playbook.compiled import Playbook
 from leadgate.routing.assign import Assignment, RoutingState, manager_queue, route
 from leadgate.routing.sla import deadline, local_day
 from leadgate.scoring.engine import ACCOUNT_PREFIX, routing_column
-from leadgate.service.moments import moment_of
-from leadgate.service.scoring import SCORES_TABLE, ScoringRun, run_scoring, utc_now
+from leadgate.service.moments import moment_of, scores_with_state
+from leadgate.service.scoring import ScoringRun, run_scoring, utc_now
 from leadgate.store.duckdb_store import DuckDBStore
 from leadgate.store.lifecycle_store import LifecycleStore, state_from
-from leadgate.store.schema import LEAD_STATE_TABLE
 
 
 @dataclass(frozen=True)
@@ -113,11 +112,8 @@ def run_cycle(
 
 
 def _scored_rows(store: DuckDBStore, condition: Any) -> list[dict[str, Any]]:
-    """Scored leads joined with their lifecycle state, those for which ``condition`` holds."""
-    scores = store.backend.table(SCORES_TABLE)
-    state = store.backend.table(LEAD_STATE_TABLE)
-    state = state.rename(state_key="lead_key")
-    joined = scores.left_join(state, scores.lead_key == state.state_key)
+    """Scored leads with their lifecycle state, those for which ``condition`` holds."""
+    joined = scores_with_state(store)
     return joined.filter(condition(joined)).to_pyarrow().to_pylist()
 
 
@@ -175,13 +171,7 @@ def _route_unassigned(
     expected: dict[int, int] = {}
     for row in sorted(rows, key=lambda row: (-(row["score"] or 0), row["lead_key"])):
         lead = state_from(row)
-        assignment = route(
-            playbook.model,
-            _route_flags(row, playbook),
-            row.get(f"{ACCOUNT_PREFIX}owner"),
-            state,
-            local_day(playbook.model, as_of),
-        )
+        assignment = _route(playbook, row, state, as_of)
         state = state.after(assignment)
         assigned = _assignment_fact(lead, assignment, playbook, as_of, "routing", rep_due)
         facts += [assigned, _routing_move(table, lead, assigned, assignment, playbook, as_of, row)]
@@ -201,11 +191,13 @@ def routing_state(lifecycle: LifecycleStore) -> RoutingState:
     )
 
 
-def _route_flags(row: dict[str, Any], playbook: Playbook) -> list[bool]:
-    return [
+def _route(playbook: Playbook, row: dict[str, Any], state: RoutingState, as_of: dt.datetime) -> Assignment:
+    """Route one scored lead: the routing flags of its row say which rules' conditions hold."""
+    flags = [
         bool(row.get(routing_column(index))) if rule.when is not None else True
         for index, rule in enumerate(playbook.model.routing)
     ]
+    return route(playbook.model, flags, row.get(f"{ACCOUNT_PREFIX}owner"), state, local_day(playbook.model, as_of))
 
 
 def _assignment_fact(
@@ -269,6 +261,7 @@ def check_slas(store: DuckDBStore, lifecycle: LifecycleStore, playbook: Playbook
     action = playbook.model.stages.sal.on_sla_breach
     table = transitions_of(playbook.model)
     state = routing_state(lifecycle)
+    rep_due = deadline(playbook.model, as_of)  # for a lead given to another rep now
     facts: list[Fact] = []
     expected: dict[int, int] = {}
     for row in sorted(late, key=lambda row: row["lead_key"]):
@@ -283,19 +276,11 @@ def check_slas(store: DuckDBStore, lifecycle: LifecycleStore, playbook: Playbook
             without_owner = RoutingState(
                 state.open_leads, state.last_assigned, state.assigned_counts, state.absences, frozenset({owner})
             )
-            assignment = route(
-                playbook.model,
-                _route_flags(row, playbook),
-                row.get(f"{ACCOUNT_PREFIX}owner"),
-                without_owner,
-                local_day(playbook.model, as_of),
-            )
+            assignment = _route(playbook, row, without_owner, as_of)
         else:
             assignment = _escalation(playbook, lead, owner)
         state = state.after(assignment, taken_from=owner)
-        facts.append(
-            _assignment_fact(lead, assignment, playbook, as_of, f"sla_{action}", deadline(playbook.model, as_of))
-        )
+        facts.append(_assignment_fact(lead, assignment, playbook, as_of, f"sla_{action}", rep_due))
     lifecycle.record(facts, expected)
     return len(late)
 

@@ -1,15 +1,25 @@
-"""Reading the latest scores for the hand-off: a lead's score at the moment it moves."""
+"""Reading the latest scores for the hand-off: the scored rows with each lead's lifecycle state,
+and a lead's score at the moment it moves."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import ibis.expr.types as ir
 import orjson
 
 from leadgate.lifecycle.facts import Moment
 from leadgate.playbook.compiled import Playbook
 from leadgate.service.scoring import SCORES_TABLE
 from leadgate.store.duckdb_store import DuckDBStore
+from leadgate.store.schema import LEAD_STATE_TABLE
+
+
+def scores_with_state(store: DuckDBStore) -> ir.Table:
+    """The latest scored rows, each with its lead's ``lead_state`` columns (null: it never moved)."""
+    scores = store.backend.table(SCORES_TABLE)
+    state = store.backend.table(LEAD_STATE_TABLE).rename(state_key="lead_key")
+    return scores.left_join(state, scores.lead_key == state.state_key).drop("state_key")
 
 
 def moment_of(row: dict[str, Any], playbook: Playbook) -> Moment:

@@ -12,10 +12,10 @@ from leadgate.lifecycle.decisions import require_rep
 from leadgate.playbook.compiled import Playbook
 from leadgate.routing.business_time import business_minutes_between
 from leadgate.routing.sla import calendar_of
+from leadgate.service.moments import scores_with_state
 from leadgate.service.scoring import SCORES_TABLE
 from leadgate.store.duckdb_store import DuckDBStore
 from leadgate.store.lifecycle_store import LifecycleStore
-from leadgate.store.schema import LEAD_STATE_TABLE
 
 QUEUE_STAGES = ("sal_pending", "sal")
 
@@ -45,12 +45,10 @@ def rep_queue(store: DuckDBStore, playbook: Playbook, owner: str | None, as_of: 
         require_rep(playbook.model, owner, also=LifecycleStore(store).open_leads_by_owner())
     if not store.has_table(SCORES_TABLE):
         return []
-    state = store.backend.table(LEAD_STATE_TABLE)
-    state = state.filter(state.stage.isin(list(QUEUE_STAGES)))
+    joined = scores_with_state(store)
+    joined = joined.filter(joined.stage.isin(list(QUEUE_STAGES)))
     if owner is not None:
-        state = state.filter(state.owner == owner)
-    scores = store.backend.table(SCORES_TABLE).rename(score_key="lead_key")
-    joined = state.join(scores, state.lead_key == scores.score_key)
+        joined = joined.filter(joined.owner == owner)
     waiting_first = (joined.stage != "sal_pending").cast("int8")
     rows = joined.order_by([waiting_first, ibis.desc("score"), "lead_id"]).to_pyarrow().to_pylist()
     calendar = calendar_of(playbook.model)
