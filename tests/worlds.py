@@ -17,8 +17,8 @@ from typing import Any
 
 import orjson
 
-from leadgate.ingest.importer import _Numbered, _to_arrow
 from leadgate.ingest.rows import EventRow, IdentityRow, Row, TraitRow, email_domain, trait_text
+from leadgate.ingest.staging import buffer_rows, empty_buffers, stage_buffers
 from leadgate.store.duckdb_store import DuckDBStore
 
 LEARNT = dt.datetime(2026, 1, 1)
@@ -90,14 +90,11 @@ class World:
 
     def save(self) -> World:
         """Import the facts written so far as one batch."""
-        by_table: dict[str, list[_Numbered]] = {"events": [], "traits": [], "identities": []}
+        buffers = empty_buffers()
         for line, row in enumerate(self.rows, start=1):
-            table = "events" if isinstance(row, EventRow) else "traits" if isinstance(row, TraitRow) else "identities"
-            by_table[table].append(_Numbered(row, line))
+            buffer_rows(buffers, [row], line)
         self.store.begin_batch()
-        for table, rows in by_table.items():
-            if rows:
-                self.store.stage(table, _to_arrow(table, rows))
+        stage_buffers(self.store, buffers)
         self.store.commit_batch("test", "world", len(self.rows), LEARNT)
         self.rows = []
         return self

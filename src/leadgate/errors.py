@@ -7,8 +7,11 @@
     │   ├── WorkspaceError        no workspace, or a broken one
     │   ├── PlaybookInvalid       a playbook failed validation (carries every issue)
     │   ├── InputError            an import file or a request has bad rows (carries them)
+    │   │   └── TooLarge          a request over the size limits (Segment's: 32 KB a message, 500 KB a batch)
     │   ├── NotFound              a lead, a file or a version that does not exist
-    │   └── SettingError          a setting with a bad value
+    │   ├── SettingError          a setting with a bad value
+    │   ├── NotAuthenticated      no API key, or one leadgate does not know (HTTP 401)
+    │   └── Forbidden             a key whose role or team does not allow the request (HTTP 403)
     └── StoreError                the database failed (driver errors are translated here)
 
 Driver exceptions are translated where they happen (``raise StoreError(...) from exc``), so
@@ -38,6 +41,14 @@ class NotFound(UserError):
 
 class SettingError(UserError):
     """A setting has a value leadgate cannot use."""
+
+
+class NotAuthenticated(UserError):
+    """A request without a valid API key."""
+
+
+class Forbidden(UserError):
+    """A valid key whose role, or whose team, does not allow what it asked for."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +82,10 @@ class InputError(UserError):
     def __init__(self, message: str, issues: list[Issue] | None = None) -> None:
         self.issues = issues or []
         super().__init__(message)
+
+
+class TooLarge(InputError):
+    """A request body or a message over its size limit."""
 
 
 class StoreError(LeadgateError):

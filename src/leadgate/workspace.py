@@ -54,6 +54,10 @@ class Workspace:
 
     @cached_property
     def store(self) -> DuckDBStore:
+        return self.open_store()
+
+    def open_store(self) -> DuckDBStore:
+        """A new connection to the workspace's database (the server keeps one per writer)."""
         store = DuckDBStore(self.database_path, memory_limit=str(self.setting("memory_limit")) or None)
         LifecycleStore(store)  # brings lead states up to date after an upgrade, before anything reads them
         return store

@@ -11,21 +11,20 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import orjson
-import pyarrow as pa
 
 from leadgate.domain.traits import TraitType
 from leadgate.errors import InputError, Issue
 from leadgate.ingest import readers
-from leadgate.ingest.rows import EventRow, Row, RowProblem, TraitRow
+from leadgate.ingest.rows import Row, RowProblem
 from leadgate.ingest.segment import message_rows, parse_json_line
+from leadgate.ingest.staging import buffer_rows, empty_buffers, stage_buffers
 from leadgate.ingest.tables import ColumnMap, account_rows, flat_event_rows, lead_rows
-from leadgate.store.duckdb_store import STAGED_COLUMNS, BatchResult, DuckDBStore
-from leadgate.store.schema import ARROW_TYPES
+from leadgate.store.duckdb_store import BatchResult, DuckDBStore
 
 ImportKind = Literal["events", "leads", "accounts"]
 STAGE_EVERY = 50_000
@@ -73,7 +72,7 @@ def import_file(
     parse = _row_parser(options, file_format, _file_digest(path), now)
     report = ImportReport(file=str(path), kind=options.kind)
     rejects: list[tuple[readers.Record, RowProblem]] = []
-    buffers: dict[str, list[_Numbered]] = {table: [] for table in STAGED_COLUMNS}
+    buffers = empty_buffers()
     store.begin_batch()
     try:
         checked_columns = False
@@ -91,10 +90,9 @@ def import_file(
                 if options.skip_invalid:
                     rejects.append((record, problem))
                 continue
-            for row in rows:
-                buffers[_table_of(row)].append(_Numbered(row, record.line))
+            buffer_rows(buffers, rows, record.line)
             if sum(len(rows) for rows in buffers.values()) >= STAGE_EVERY:
-                _flush(store, buffers)
+                stage_buffers(store, buffers)
         if report.rows_rejected and not options.skip_invalid:
             plural = "s" if report.rows_rejected != 1 else ""
             raise InputError(
@@ -102,7 +100,7 @@ def import_file(
                 "(fix them, or use --skip-invalid to import the good rows)",
                 report.issues,
             )
-        _flush(store, buffers)
+        stage_buffers(store, buffers)
         report.batch = store.commit_batch(options.kind, str(path), report.rows_read, now)
     except BaseException:
         store.discard_batch()
@@ -137,41 +135,6 @@ def _check_columns(columns: Mapping[str, Any], options: ImportOptions, file: str
         "accounts": ("account_id",),
     }[options.kind]
     options.column_map.check_columns([name for name in columns if not name.startswith("__")], required, file)
-
-
-def _table_of(row: Row) -> str:
-    if isinstance(row, EventRow):
-        return "events"
-    if isinstance(row, TraitRow):
-        return "traits"
-    return "identities"
-
-
-@dataclass(frozen=True)
-class _Numbered:
-    row: Row
-    line: int
-
-
-def _flush(store: DuckDBStore, buffers: dict[str, list[_Numbered]]) -> None:
-    for table, numbered in buffers.items():
-        if numbered:
-            store.stage(table, _to_arrow(table, numbered))
-            numbered.clear()
-
-
-def _to_arrow(table: str, numbered: list[_Numbered]) -> pa.Table:
-    columns = STAGED_COLUMNS[table]
-    data: dict[str, list[Any]] = {name: [] for name in columns}
-    row_fields = {item.name for item in fields(numbered[0].row)}
-    for item in numbered:
-        for name in columns:
-            if name in row_fields:
-                data[name].append(getattr(item.row, name))
-            else:  # line (events) or seq (traits, identities): the row's place in the file
-                data[name].append(item.line)
-    schema = pa.schema([(name, ARROW_TYPES[kind]) for name, kind in columns.items()])
-    return pa.table(data, schema=schema)
 
 
 def _file_digest(path: Path) -> str:

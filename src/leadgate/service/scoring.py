@@ -59,7 +59,10 @@ def run_scoring(
     """
     as_of = as_of or utc_now()
     started = time.perf_counter()
-    lifecycle_seq = store.last_lifecycle_seq()  # read first: a restart recorded meanwhile is rescored next time
+    # Read first: a restart or a batch committed meanwhile (the server's intake commits on its
+    # own connection while a cycle runs) is rescored by the next run, never skipped.
+    lifecycle_seq = store.last_lifecycle_seq()
+    batch_id = store.last_batch_id()
     last = store.last_scoring_run()
     reason = ""
     if incremental:
@@ -74,7 +77,7 @@ def run_scoring(
     if incremental and not reason and last is not None:
         kind = "incremental"
         since_batch = int(str(last["max_batch_id"]))
-        if not also and since_batch == store.last_batch_id() and not store.restarted_since(since_seq):
+        if not also and since_batch == batch_id and not store.restarted_since(since_seq):
             scored = 0  # no new fact since the last run: nothing to rescore, and no query to build
         else:
             scored = _rescore(store, playbook, as_of, since_batch, since_seq, also, engagement_since)
@@ -92,7 +95,7 @@ def run_scoring(
             "playbook_name": playbook.name,
             "playbook_version": playbook.version,
             "playbook_digest": playbook.digest,
-            "max_batch_id": store.last_batch_id(),
+            "max_batch_id": batch_id,
             "leads_scored": scored,
             "seconds": seconds,
             "finished_at": utc_now(),

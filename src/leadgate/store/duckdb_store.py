@@ -30,6 +30,7 @@ from leadgate.store.schema import (
     LEAD_STATE_TABLE,
     LIFECYCLE_TABLES,
     SCHEMA_VERSION,
+    SERVICE_TABLES,
     Columns,
 )
 
@@ -134,7 +135,13 @@ class DuckDBStore:
         if stale_states:  # derived data: LifecycleStore recomputes it from the facts when it opens
             self._run("DROP TABLE lead_state")
             self.lead_states_to_rebuild = True
-        for name, columns in {**FACT_TABLES, **LIFECYCLE_TABLES, **DERIVED_TABLES, **BOOKKEEPING_TABLES}.items():
+        for name, columns in {
+            **FACT_TABLES,
+            **LIFECYCLE_TABLES,
+            **DERIVED_TABLES,
+            **BOOKKEEPING_TABLES,
+            **SERVICE_TABLES,
+        }.items():
             self._run(f"CREATE TABLE IF NOT EXISTS {name} ({_column_list(columns)})")
         self._run("CREATE SEQUENCE IF NOT EXISTS lifecycle_seq")
         for table, columns in BOOKKEEPING_TABLES.items():  # columns added since a table was created

@@ -18,6 +18,8 @@ Derived (recomputable from the facts):
 - ``lead_scores``: the latest scores, one row per lead, with one column per rule.
 
 Bookkeeping: ``imports`` (one row per import batch), ``scoring_runs``, ``meta``.
+
+Service: ``api_keys`` (the HTTP service's keys, hashed).
 """
 
 from __future__ import annotations
@@ -198,6 +200,19 @@ BOOKKEEPING_TABLES: dict[str, Columns] = {
         "seconds": "float64",
         "finished_at": "timestamp",
         "max_lifecycle_seq": "int64",  # the last lifecycle fact the run took into account
+    },
+}
+
+# What the HTTP service keeps: API keys (only a hash of each secret).
+SERVICE_TABLES: dict[str, Columns] = {
+    "api_keys": {
+        "key_id": "text",
+        "key_hash": "text",  # SHA-256 of the whole key: the key itself is shown once and never stored
+        "role": "text",
+        "user_name": "text",
+        "team": "text",
+        "created_at": "timestamp",
+        "revoked_at": "timestamp",
     },
 }
 

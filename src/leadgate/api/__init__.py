@@ -1,0 +1,1 @@
+"""The HTTP service: Segment-compatible ingestion and the REST API (FastAPI)."""

@@ -1,0 +1,61 @@
+"""The FastAPI application: routers, one error mapping, the runtime's threads in its lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import version
+
+from fastapi import FastAPI, Request
+from pydantic import BaseModel
+
+from leadgate.api import ingest
+from leadgate.api.auth import runtime_of
+from leadgate.api.problems import install_problem_handlers
+from leadgate.service.runtime import Runtime
+
+DESCRIPTION = """The lead qualification engine's HTTP service.
+
+* **Ingestion** follows the Segment HTTP Tracking API: point a Segment client at this server.
+* **The REST API** reads leads, scores and queues, and records sales decisions.
+
+Authenticate with an API key from `leadgate keys create`: `Authorization: Bearer KEY`, or HTTP
+basic auth with the key as the user name. Errors are RFC 9457 problem documents with a stable
+`code` (see docs/errors.md).
+"""
+
+
+class Health(BaseModel):
+    status: str
+    cycles: int
+    commits: int
+    last_cycle_error: str | None = None
+
+
+def create_app(runtime: Runtime) -> FastAPI:
+    """The app around a runtime; its threads start and stop with the app."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime.start()
+        try:
+            yield
+        finally:
+            runtime.stop()
+
+    app = FastAPI(title="leadgate", version=version("leadgate"), description=DESCRIPTION, lifespan=lifespan)
+    app.state.runtime = runtime
+    install_problem_handlers(app)
+    app.include_router(ingest.router)
+
+    @app.get("/v1/health", response_model=Health, tags=["service"], summary="Is the service up")
+    def health(request: Request) -> Health:
+        current = runtime_of(request)
+        return Health(
+            status="ok",
+            cycles=current.worker.cycles,
+            commits=current.intake.commits,
+            last_cycle_error=current.worker.last_error,
+        )
+
+    return app

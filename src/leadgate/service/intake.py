@@ -1,0 +1,105 @@
+"""Group commit of the messages the HTTP service accepts.
+
+A request hands its parsed fact rows to :meth:`Intake.submit` and waits for the returned
+future. One writer thread takes everything that arrived while the previous commit ran and
+commits it in one transaction, then resolves every waiting future: a request is answered
+2xx only once its facts are committed, and a thousand small requests cost a few commits.
+Facts are idempotent (a message id seen before is skipped), so a client's retry after a
+crash adds nothing twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+
+from leadgate.errors import StoreError
+from leadgate.ingest.rows import Row
+from leadgate.ingest.staging import buffer_rows, empty_buffers, stage_buffers
+from leadgate.store.duckdb_store import BatchResult, DuckDBStore
+
+MAX_ROWS_PER_COMMIT = 50_000
+
+
+@dataclass
+class _Submission:
+    rows: Sequence[Row]
+    messages: int
+    future: Future[BatchResult]
+
+
+class Intake:
+    """One writer thread committing submitted rows in groups (see the module docstring)."""
+
+    def __init__(self, store: DuckDBStore, on_commit: Callable[[BatchResult], None] | None = None) -> None:
+        self.store = store
+        self.on_commit = on_commit
+        self._waiting: queue.Queue[_Submission | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="leadgate-intake", daemon=True)
+        self.commits = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._waiting.put(None)
+        self._thread.join(timeout=30)
+
+    def submit(self, rows: Sequence[Row], messages: int) -> Future[BatchResult]:
+        """Queue rows for the next commit; the future resolves once they are committed."""
+        future: Future[BatchResult] = Future()
+        self._waiting.put(_Submission(rows, messages, future))
+        return future
+
+    def _run(self) -> None:
+        while True:
+            first = self._waiting.get()
+            if first is None:
+                return
+            group = [first]
+            rows = len(first.rows)
+            stopping = False
+            while rows < MAX_ROWS_PER_COMMIT:
+                try:
+                    more = self._waiting.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stopping = True
+                    break
+                group.append(more)
+                rows += len(more.rows)
+            self._commit(group)
+            if stopping:
+                return
+
+    def _commit(self, group: list[_Submission]) -> None:
+        started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        buffers = empty_buffers()
+        position = 0
+        for submission in group:
+            for row in submission.rows:
+                position += 1
+                buffer_rows(buffers, [row], position)
+        try:
+            self.store.begin_batch()
+            try:
+                stage_buffers(self.store, buffers)
+                result = self.store.commit_batch("http", "HTTP API", sum(item.messages for item in group), started)
+            except BaseException:
+                self.store.discard_batch()
+                raise
+        except Exception as exc:  # every waiting request learns that its facts are not stored
+            error = exc if isinstance(exc, StoreError) else StoreError(f"the commit failed: {exc}")
+            for submission in group:
+                submission.future.set_exception(error)
+            return
+        self.commits += 1
+        for submission in group:
+            submission.future.set_result(result)
+        if self.on_commit is not None and result.facts_added:
+            self.on_commit(result)

@@ -1,0 +1,111 @@
+"""What a running server holds: the workspace, its two connections, the intake and the worker.
+
+DuckDB takes one writer process, and a process may hold several connections to it; the
+server keeps two. The intake's connection only appends facts (so ingestion never waits for a
+cycle), and the lifecycle connection serves everything else: the worker's cycles, decisions,
+reads, keys, the outbox. Calls on the lifecycle connection take :attr:`Runtime.lock` (a
+connection serves one thread at a time, and a decision must see the state it changes).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from leadgate.errors import NotAuthenticated
+from leadgate.playbook.compiled import Playbook
+from leadgate.service.cycle import CycleReport, run_cycle
+from leadgate.service.intake import Intake
+from leadgate.service.keys import Principal, hash_key, principal_of
+from leadgate.service.scoring import utc_now
+from leadgate.service.worker import CycleWorker
+from leadgate.store.duckdb_store import BatchResult, DuckDBStore
+from leadgate.store.keys_store import KeysStore
+from leadgate.workspace import Workspace
+
+
+@dataclass
+class _PlaybookCache:
+    path: Path
+    stamp: tuple[float, int] | None = None
+    playbook: Playbook | None = None
+
+
+@dataclass
+class Runtime:
+    workspace: Workspace
+    idle_seconds: float = 30.0
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    after_cycle: list[Callable[[], None]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.store: DuckDBStore = self.workspace.open_store()
+        self.facts_store: DuckDBStore = self.workspace.open_store()
+        self.intake = Intake(self.facts_store, on_commit=self._facts_committed)
+        self.worker = CycleWorker(self._cycle, self._after_cycle, self.idle_seconds)
+        self._playbook = _PlaybookCache(self.workspace.playbook_path)
+        self._principals: dict[str, Principal] = {}
+
+    def start(self) -> None:
+        self.intake.start()
+        self.worker.start()
+        self.worker.wake()  # catch up with what arrived while the server was down
+
+    def stop(self) -> None:
+        self.intake.stop()
+        self.worker.stop()
+        self.facts_store.close()
+        self.store.close()
+
+    @contextmanager
+    def locked(self) -> Iterator[DuckDBStore]:
+        """The lifecycle connection, for one thread at a time."""
+        with self.lock:
+            yield self.store
+
+    def playbook(self) -> Playbook:
+        """The playbook in force, read again when its file changes (a bad file raises, and is never used)."""
+        cache = self._playbook
+        stat = cache.path.stat() if cache.path.exists() else None
+        stamp = (stat.st_mtime, stat.st_size) if stat else None
+        if cache.playbook is None or stamp != cache.stamp:
+            cache.playbook = self.workspace.playbook()
+            cache.stamp = stamp
+            self._principals.clear()  # teams come from the playbook
+        return cache.playbook
+
+    def principal(self, key: str) -> Principal:
+        """Who a key is, or :class:`NotAuthenticated`."""
+        key_hash = hash_key(key)
+        found = self._principals.get(key_hash)
+        if found is None:
+            playbook = self.playbook()
+            with self.locked() as store:
+                record = KeysStore(store).by_hash(key_hash)
+            if record is None:
+                raise NotAuthenticated("this API key is not valid (unknown or revoked)")
+            found = self._principals[key_hash] = principal_of(record, playbook.model)
+        return found
+
+    def forget_keys(self) -> None:
+        """Drop the cache of known keys (after a key was revoked)."""
+        self._principals.clear()
+
+    def now(self) -> dt.datetime:
+        return utc_now()
+
+    def _facts_committed(self, result: BatchResult) -> None:
+        self.worker.wake()
+
+    def _cycle(self) -> CycleReport:
+        playbook = self.playbook()
+        with self.locked() as store:
+            return run_cycle(store, playbook, self.now())
+
+    def _after_cycle(self) -> None:
+        for action in self.after_cycle:
+            action()

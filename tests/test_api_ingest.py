@@ -1,0 +1,197 @@
+"""Segment-compatible ingestion over a real socket, with the real Segment client."""
+
+from __future__ import annotations
+
+import gzip
+import uuid
+from pathlib import Path
+
+import orjson
+import pytest
+from segment.analytics.client import Client
+from segment.analytics.request import APIError
+
+from tests.service_fixtures import Served, serving, wait_until
+
+
+@pytest.fixture
+def served(tmp_path: Path):  # type: ignore[no-untyped-def]
+    with serving(tmp_path / "ws") as running:
+        yield running
+
+
+def stored(served: Served, table: str) -> int:
+    with served.runtime.locked() as store:
+        return store.count(table)
+
+
+def segment_client(served: Served, key: str, **options: object) -> Client:
+    errors: list[Exception] = []
+    client = Client(
+        write_key=key,
+        host=served.url,
+        sync_mode=True,
+        on_error=lambda error, batch: errors.append(error),
+        **options,
+    )
+    client.errors = errors  # type: ignore[attr-defined]
+    return client
+
+
+def test_the_real_segment_client_stores_its_messages(served: Served) -> None:
+    client = segment_client(served, served.keys["ingest"], gzip=True)
+    client.identify("ann", {"email": "ann@acme.example", "role": "CTO", "firstName": "Ann"})
+    client.group("ann", "acme", {"employees": 1500, "industry": "Software", "country": "FR"})
+    client.track("ann", "Demo Requested", {"path": "/demo"})
+    client.page("ann", name="Pricing", properties={"path": "/pricing"})
+    client.alias("visitor-1", "ann")
+    client.flush()
+    assert client.errors == []  # type: ignore[attr-defined]
+    assert stored(served, "events") == 2
+    with served.runtime.locked() as store:
+        names = {row[0] for row in store._run("SELECT name FROM traits WHERE entity_type = 'lead'")}
+        assert {"email", "role", "first_name", "email_domain"} <= names
+        assert store._one("SELECT value FROM traits WHERE entity_type = 'account' AND name = 'employees'") == ("1500",)
+        assert store._run("SELECT event, path FROM events ORDER BY event") == [
+            ("demo_requested", "/demo"),
+            ("page_view", "/pricing"),
+        ]
+
+
+def test_a_resent_message_is_stored_once(served: Served) -> None:
+    message = {"type": "track", "messageId": "m-1", "userId": "ann", "event": "Webinar Attended"}
+    with served.client("ingest") as http:
+        for _ in range(3):
+            assert http.post("/v1/batch", json={"batch": [message]}).json() == {"success": True}
+        assert http.post("/v1/track", json=message).status_code == 200
+    assert stored(served, "events") == 1
+
+
+def test_the_event_time_follows_the_spec(served: Served) -> None:
+    """timestamp wins; else originalTimestamp corrected by the client's clock skew (receivedAt - sentAt)."""
+    with served.client("ingest") as http:
+        sent = {"type": "track", "userId": "ann", "event": "x"}
+        http.post("/v1/track", json={**sent, "messageId": "a", "timestamp": "2026-11-20T10:00:00Z"}).raise_for_status()
+        # a client whose clock is one year behind: sentAt and originalTimestamp both a year early
+        skewed = {"messageId": "b", "originalTimestamp": "2025-11-20T10:00:00Z", "sentAt": "2025-11-20T10:00:05Z"}
+        http.post("/v1/track", json={**sent, **skewed}).raise_for_status()
+    with served.runtime.locked() as store:
+        rows = dict(store._run("SELECT message_id, ts FROM events"))
+        received = dict(store._run("SELECT message_id, received_at FROM events"))
+    assert str(rows["a"]) == "2026-11-20 10:00:00"
+    # corrected: the event happened 5 s before the server received it
+    assert (received["b"] - rows["b"]).total_seconds() == 5
+
+
+def test_write_key_in_the_body_and_gzip_bodies_are_accepted(served: Served) -> None:
+    body = {
+        "writeKey": served.keys["ingest"],
+        "batch": [{"type": "track", "messageId": "g", "userId": "u", "event": "e"}],
+    }
+    with served.client() as http:
+        response = http.post(
+            "/v1/batch", content=gzip.compress(orjson.dumps(body)), headers={"Content-Encoding": "gzip"}
+        )
+    assert response.status_code == 200, response.text
+    assert stored(served, "events") == 1
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "code", "where"),
+    [
+        ("/v1/track", {"messageId": "1", "event": "e"}, "bad_input", "body.userId"),
+        ("/v1/track", {"messageId": "1", "userId": "u"}, "bad_input", "body.event"),
+        (
+            "/v1/batch",
+            {"batch": [{"type": "track", "messageId": "1", "userId": "u", "event": "e"}, {"type": "x"}]},
+            "bad_input",
+            "batch[1].type",
+        ),
+        ("/v1/group", {"messageId": "1", "userId": "u"}, "bad_input", "body.groupId"),
+        ("/v1/alias", {"messageId": "1", "userId": "u"}, "bad_input", "body.previousId"),
+        (
+            "/v1/track",
+            {"messageId": "1", "userId": "u", "event": "e", "timestamp": "yesterday"},
+            "bad_input",
+            "body.timestamp",
+        ),
+        ("/v1/batch", {"messages": []}, "bad_input", None),
+    ],
+)
+def test_bad_messages_are_refused_whole_and_say_where(
+    served: Served, path: str, body: dict[str, object], code: str, where: str | None
+) -> None:
+    with served.client("ingest") as http:
+        response = http.post(path, json=body)
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["code"] == code and problem["status"] == 400 and problem["detail"]
+    if where:
+        assert where in [place["where"] for place in problem["errors"]]
+    assert stored(served, "events") == 0  # the good message of a refused batch is not stored either
+
+
+def test_size_limits_are_segments(served: Served) -> None:
+    big = "x" * (33 * 1024)
+    with served.client("ingest") as http:
+        one = http.post("/v1/track", json={"messageId": "1", "userId": "u", "event": "e", "properties": {"p": big}})
+        in_batch = http.post(
+            "/v1/batch",
+            json={
+                "batch": [{"type": "track", "messageId": "2", "userId": "u", "event": "e", "properties": {"p": big}}]
+            },
+        )
+        messages = [
+            {"type": "track", "messageId": str(n), "userId": "u", "event": "e", "properties": {"p": "y" * 20_000}}
+            for n in range(30)
+        ]
+        batch = http.post("/v1/batch", json={"batch": messages})
+        bomb = http.post(
+            "/v1/batch",
+            content=gzip.compress(b'{"batch": [' + b" " * (600 * 1024) + b"]}"),
+            headers={"Content-Encoding": "gzip"},
+        )
+    for response in (one, in_batch, batch, bomb):
+        assert response.status_code == 400, response.text
+        assert response.json()["code"] == "too_large"
+    assert "batch[0]" in in_batch.json()["detail"]
+    assert stored(served, "events") == 0
+
+
+def test_bodies_that_are_not_json_or_not_gzip_are_refused(served: Served) -> None:
+    with served.client("ingest") as http:
+        not_json = http.post("/v1/track", content=b"{nope", headers={"Content-Type": "application/json"})
+        not_gzip = http.post("/v1/track", content=b"{}", headers={"Content-Encoding": "gzip"})
+        empty = http.post("/v1/track", content=b"")
+    assert [r.status_code for r in (not_json, not_gzip, empty)] == [400, 400, 400]
+    assert "not valid JSON" in not_json.json()["detail"]
+    assert "not gzip" in not_gzip.json()["detail"]
+
+
+def test_keys_are_checked(served: Served) -> None:
+    message = {"messageId": str(uuid.uuid4()), "userId": "u", "event": "e"}
+    with served.client() as anonymous, served.client("carla") as sales:
+        assert anonymous.post("/v1/track", json=message).status_code == 401
+        assert anonymous.post("/v1/track", json=message, auth=("lg_00000000_wrong", "")).status_code == 401
+        refused = sales.post("/v1/track", json=message)
+        assert refused.status_code == 403 and refused.json()["code"] == "forbidden"
+    client = segment_client(served, "lg_00000000_wrong")
+    with pytest.raises(APIError) as refused_by_server:  # in sync mode the client raises what the server said
+        client.track("u", "e")
+    assert refused_by_server.value.status == 401
+    assert stored(served, "events") == 0
+
+
+def test_an_event_that_crosses_a_threshold_is_qualified_and_routed(served: Served) -> None:
+    client = segment_client(served, served.keys["ingest"])
+    client.identify("ann", {"role": "CTO", "budget_estimate": 20000})
+    client.group("ann", "acme", {"employees": 1500, "industry": "Software", "country": "FR"})
+    client.track("ann", "Demo Requested")
+    client.flush()
+
+    def assigned() -> bool:
+        with served.runtime.locked() as store:
+            return store._one("SELECT owner FROM lead_state WHERE stage = 'sal_pending'") is not None
+
+    wait_until(assigned, 10, "ann to be qualified and assigned")
