@@ -9,6 +9,8 @@ from typing import Any
 
 import typer.main
 
+from leadgate.api.app import ROUTERS
+from leadgate.api.problems import ERROR_STATUSES, HTTP_CODES
 from leadgate.cli import app
 from leadgate.codes import CODES
 from leadgate.playbook.conditions.parser import KEYWORDS
@@ -65,6 +67,23 @@ def test_every_error_code_is_documented_and_used() -> None:
         if path.name != "codes.py":
             used.update(re.findall(r'"((?:PB|IM)\d{3})"', path.read_text(encoding="utf-8")))
     assert used == set(CODES), "a code is used but not registered in codes.py, or registered but never used"
+
+
+def test_every_api_problem_code_is_documented() -> None:
+    text = read("errors.md").split("## HTTP API problems")[1]
+    codes = {code for _, _, code, _ in ERROR_STATUSES} | {code for code, _ in HTTP_CODES.values()}
+    assert sorted(code for code in codes if f"`{code}`" not in text) == []
+
+
+def test_every_api_route_is_documented() -> None:
+    text = read("api.md")
+    missing = []
+    for router in ROUTERS:
+        for route in router.routes:
+            for method in sorted(getattr(route, "methods", None) or ()):
+                if f"`{method} {route.path}`" not in text:  # type: ignore[attr-defined]
+                    missing.append(f"{method} {route.path}")  # type: ignore[attr-defined]
+    assert missing == []
 
 
 def test_every_playbook_field_is_documented() -> None:

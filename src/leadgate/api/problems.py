@@ -62,7 +62,7 @@ ERROR_STATUSES: tuple[tuple[type[LeadgateError], int, str, str], ...] = (
     (StoreError, 503, "store_unavailable", "The store failed"),
 )
 
-_HTTP_CODES = {
+HTTP_CODES = {
     400: ("bad_request", "Bad request"),
     401: ("unauthenticated", "No valid API key"),
     404: ("not_found", "Not found"),
@@ -137,6 +137,6 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, error: HTTPException) -> JSONResponse:
-        code, title = _HTTP_CODES.get(error.status_code, ("http_error", "HTTP error"))
+        code, title = HTTP_CODES.get(error.status_code, ("http_error", "HTTP error"))
         detail = str(error.detail) if error.detail else title
         return problem_response(error.status_code, code, title, detail, request)
