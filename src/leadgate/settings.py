@@ -55,6 +55,34 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("top_leads", 20, "How many leads `leadgate leads` shows when --top is not given."),
     Setting("spark_master", "local[*]", "The Spark master URL used by `leadgate score --engine spark`."),
+    # The outbox: the playbook's notify webhooks and e-mails (docs/notifications.md).
+    Setting(
+        "webhook_secret",
+        "",
+        "The secret that signs every webhook (HMAC-SHA256, header Leadgate-Signature); while empty, webhooks wait.",
+    ),
+    Setting("notify_max_attempts", 20, "Attempts at a webhook or e-mail before it is dead (a dead letter)."),
+    Setting(
+        "notify_retry_seconds",
+        30.0,
+        "The wait before the first retry of a failed webhook or e-mail; each next wait doubles, up to an hour.",
+    ),
+    Setting(
+        "notify_max_age_hours",
+        24.0,
+        "Facts older than this when the outbox collects them are not notified (0: no limit).",
+    ),
+    Setting(
+        "rep_email_domain",
+        "",
+        "E-mails to: owner or to: manager go to NAME@DOMAIN (the rep's name); while empty, they wait.",
+    ),
+    Setting("smtp_host", "", "The SMTP server that sends notification e-mails; while empty, e-mails wait."),
+    Setting("smtp_port", 0, "The SMTP server's port (0: 25 with smtp_tls none, 587 with starttls, 465 with ssl)."),
+    Setting("smtp_tls", "starttls", "How to secure the SMTP connection: none, starttls or ssl."),
+    Setting("smtp_user", "", "The SMTP user name (empty: no login)."),
+    Setting("smtp_password", "", "The SMTP password (better set as LEADGATE_SMTP_PASSWORD than in the file)."),
+    Setting("smtp_from", "", "The From address of notification e-mails (needed once smtp_host is set)."),
 )
 
 SETTINGS_FILE = "leadgate.toml"

@@ -9,9 +9,9 @@ from importlib.metadata import version
 from fastapi import APIRouter, FastAPI, Request
 from pydantic import BaseModel
 
-from leadgate.api import ingest
+from leadgate.api import handoff, ingest, keys, leads, people, playbooks, webhooks
 from leadgate.api.auth import runtime_of
-from leadgate.api.problems import install_problem_handlers
+from leadgate.api.problems import declare_problem_schema, install_problem_handlers
 from leadgate.service.runtime import Runtime
 
 DESCRIPTION = """The lead qualification engine's HTTP service.
@@ -47,7 +47,16 @@ def health(request: Request) -> Health:
 
 
 # Every router of the service, in the order of the OpenAPI document.
-ROUTERS: tuple[APIRouter, ...] = (service, ingest.router)
+ROUTERS: tuple[APIRouter, ...] = (
+    service,
+    ingest.router,
+    leads.router,
+    handoff.router,
+    people.router,
+    playbooks.router,
+    keys.router,
+    webhooks.router,
+)
 
 
 def create_app(runtime: Runtime) -> FastAPI:
@@ -67,4 +76,5 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     for router in ROUTERS:
         app.include_router(router)
+    declare_problem_schema(app)
     return app

@@ -53,7 +53,7 @@ ERROR_STATUSES: tuple[tuple[type[LeadgateError], int, str, str], ...] = (
     (NotAuthenticated, 401, "unauthenticated", "No valid API key"),
     (Forbidden, 403, "forbidden", "Not allowed for this key"),
     (NotFound, 404, "not_found", "Not found"),
-    (Conflict, 409, "conflict", "The lead changed meanwhile"),
+    (Conflict, 409, "conflict", "Conflict with the current state"),
     (DecisionRefused, 422, "decision_refused", "The decision cannot be taken"),
     (PlaybookInvalid, 422, "playbook_invalid", "The playbook has errors"),
     (TooLarge, 400, "too_large", "Too large"),
@@ -71,8 +71,16 @@ HTTP_CODES = {
     415: ("unsupported_media_type", "Unsupported media type"),
 }
 
+def problem_doc(description: str) -> dict[str, Any]:
+    """An OpenAPI response: a problem document, under its own media type."""
+    return {
+        "description": description,
+        "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+
+
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": Problem, "description": title}
+    status: problem_doc(title)
     for status, title in (
         (400, "Bad input"),
         (401, "No valid API key"),
@@ -110,6 +118,27 @@ def _places(error: LeadgateError) -> list[ProblemPlace]:
             for issue in error.issues
         ]
     return []
+
+
+def declare_problem_schema(app: FastAPI) -> None:
+    """Put the Problem schema in the OpenAPI document's components (PROBLEM_RESPONSES refer to it
+    under its own media type, which FastAPI's ``model=`` would declare as application/json)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = generate()
+            schemas = document.setdefault("components", {}).setdefault("schemas", {})
+            for name, schema in (
+                Problem.model_json_schema(ref_template="#/components/schemas/{model}").pop("$defs", {}).items()
+            ):
+                schemas.setdefault(name, schema)
+            schemas["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+            schemas["Problem"].pop("$defs", None)
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def install_problem_handlers(app: FastAPI) -> None:

@@ -23,7 +23,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )
-playbook_app = typer.Typer(help="Validate, compare and describe playbooks.", no_args_is_help=True)
+playbook_app = typer.Typer(help="Validate, compare, publish and roll back playbooks.", no_args_is_help=True)
 import_app = typer.Typer(help="Import events, leads and accounts from files.", no_args_is_help=True)
 export_app = typer.Typer(help="Export scores to files.", no_args_is_help=True)
 app.add_typer(playbook_app, name="playbook")

@@ -86,19 +86,34 @@ _CoreSchemaLoader.add_implicit_resolver(
 
 def load_yaml(text: str) -> tuple[Any, SourceMap]:
     """Parse YAML text into dicts, lists and scalars plus a :class:`SourceMap`."""
-    loader = _CoreSchemaLoader(text)
+    try:
+        loader = _CoreSchemaLoader(text)
+    except yaml.reader.ReaderError as exc:  # a control character, found before any node is read
+        raise _unreadable(text, exc) from exc
     try:
         root = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         position = Position(mark.line + 1, mark.column + 1) if mark else Position(1, 1)
         raise YamlProblem("PB001", f"this is not valid YAML: {exc.problem}", position) from exc
+    except yaml.reader.ReaderError as exc:
+        raise _unreadable(text, exc) from exc
     finally:
         loader.dispose()
     source = SourceMap()
     if root is None:
         return None, source
     return _convert(loader, root, (), source), source
+
+
+def _unreadable(text: str, error: yaml.reader.ReaderError) -> YamlProblem:
+    """A character YAML does not allow, at its line and column."""
+    before = text[: error.position]
+    line = before.count("\n") + 1
+    column = error.position - (before.rfind("\n") + 1) + 1
+    return YamlProblem(
+        "PB001", f"this is not valid YAML: the character #x{error.character:04x} is not allowed", Position(line, column)
+    )
 
 
 def _position(node: yaml.Node) -> Position:

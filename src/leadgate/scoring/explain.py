@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from leadgate.domain.times import UtcTime
 from leadgate.playbook.compiled import ENGAGEMENT, Playbook, ScoredRule
 from leadgate.playbook.model_scoring import EngagementRule
 from leadgate.scoring.engine import ACCOUNT_PREFIX, cap_column, score_column
@@ -25,7 +26,7 @@ class Contribution(BaseModel):
     score: str
     points: float
     events: int | None = None
-    last_event_at: dt.datetime | None = None
+    last_event_at: UtcTime | None = None
     why: str
 
 
@@ -44,7 +45,7 @@ class AccountView(BaseModel):
 
 class Explanation(BaseModel):
     lead_id: str
-    as_of: dt.datetime
+    as_of: UtcTime
     playbook: str
     playbook_version: int
     stage: str  # where the lead stands in the lifecycle

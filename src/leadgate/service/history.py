@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 from pydantic import BaseModel
 
+from leadgate.domain.times import UtcTime
 from leadgate.lifecycle.facts import SYSTEM_ACTOR, AssignmentFact, BreachFact, DecisionFact, Fact, TransitionFact
 from leadgate.service.decisions import lead_key_of
 from leadgate.store.duckdb_store import DuckDBStore
@@ -16,7 +16,7 @@ MAX_EVENTS = 500
 
 
 class Entry(BaseModel):
-    at: dt.datetime
+    at: UtcTime
     kind: str  # event, transition, assignment, decision, sla_breach
     what: str
     who: str | None = None

@@ -43,7 +43,7 @@ class Principal:
 
     def require(self, *roles: str) -> None:
         if self.role not in roles:
-            raise Forbidden(f"a {self.role} key cannot do this; it needs a key with the role {' or '.join(roles)}")
+            raise Forbidden(f"a key with the role {self.role} cannot do this; it needs the role {' or '.join(roles)}")
 
     def sees_team(self, team: str | None) -> bool:
         return self.teams is None or (team is not None and team in self.teams)

@@ -8,6 +8,7 @@ from typing import Any
 import ibis
 from pydantic import BaseModel
 
+from leadgate.domain.times import UtcTime
 from leadgate.lifecycle.decisions import require_rep
 from leadgate.playbook.compiled import Playbook
 from leadgate.routing.business_time import business_minutes_between
@@ -30,8 +31,8 @@ class QueueItem(BaseModel):
     score: float
     fit: float
     engagement: float
-    assigned_at: dt.datetime | None
-    due_at: dt.datetime | None
+    assigned_at: UtcTime | None
+    due_at: UtcTime | None
     sla_minutes_left: float | None  # business minutes; negative once overdue
     breaches: int  # SLA breaches since the lead qualified: others let it wait before
     hot_because: str

@@ -19,8 +19,10 @@ from pathlib import Path
 from leadgate.errors import NotAuthenticated
 from leadgate.playbook.compiled import Playbook
 from leadgate.service.cycle import CycleReport, run_cycle
+from leadgate.service.delivery import workspace_delivery_settings
 from leadgate.service.intake import Intake
 from leadgate.service.keys import Principal, hash_key, principal_of
+from leadgate.service.outbox import Outbox
 from leadgate.service.scoring import utc_now
 from leadgate.service.worker import CycleWorker
 from leadgate.store.duckdb_store import BatchResult, DuckDBStore
@@ -43,21 +45,26 @@ class Runtime:
     after_cycle: list[Callable[[], None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        delivery = workspace_delivery_settings(self.workspace.settings)  # a bad setting stops the start here
         self.store: DuckDBStore = self.workspace.open_store()
         self.facts_store: DuckDBStore = self.workspace.open_store()
         self.intake = Intake(self.facts_store, on_commit=self._facts_committed)
         self.worker = CycleWorker(self._cycle, self._after_cycle, self.idle_seconds)
         self._playbook = _PlaybookCache(self.workspace.playbook_path)
         self._principals: dict[str, Principal] = {}
+        self.outbox = Outbox(delivery, self.locked, self.playbook)
+        self.after_cycle.append(self.outbox.collect)
 
     def start(self) -> None:
         self.intake.start()
         self.worker.start()
         self.worker.wake()  # catch up with what arrived while the server was down
+        self.outbox.start()
 
     def stop(self) -> None:
         self.intake.stop()
         self.worker.stop()
+        self.outbox.stop()
         self.facts_store.close()
         self.store.close()
 
@@ -94,6 +101,15 @@ class Runtime:
     def forget_keys(self) -> None:
         """Drop the cache of known keys (after a key was revoked)."""
         self._principals.clear()
+
+    def forget_playbook(self) -> None:
+        """Read the playbook file again at the next use (after a publish or a roll back).
+
+        The file's (mtime, size) can miss a same-size rewrite within the clock's granularity.
+        A new cache object, not a cleared one: a reload already under way fills the old object.
+        """
+        self._playbook = _PlaybookCache(self.workspace.playbook_path)
+        self._principals.clear()  # teams come from the playbook
 
     def now(self) -> dt.datetime:
         return utc_now()

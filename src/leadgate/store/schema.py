@@ -19,7 +19,8 @@ Derived (recomputable from the facts):
 
 Bookkeeping: ``imports`` (one row per import batch), ``scoring_runs``, ``meta``.
 
-Service: ``api_keys`` (the HTTP service's keys, hashed).
+Service: ``api_keys`` (the HTTP service's keys, hashed), ``playbook_versions`` (published playbooks),
+``outbox`` (notifications to send, sent or dead).
 """
 
 from __future__ import annotations
@@ -213,6 +214,46 @@ SERVICE_TABLES: dict[str, Columns] = {
         "team": "text",
         "created_at": "timestamp",
         "revoked_at": "timestamp",
+    },
+    # The notify rules' webhooks and e-mails (store/outbox_store.py): one row per notice, with its delivery.
+    "outbox": {
+        "notification_id": "text",  # the fact's id and the rule's number: t12-1
+        "seq": "int64",  # the fact's seq: a lead's notices to one destination go out in this order
+        "rule": "int64",
+        "lead_key": "int64",
+        "lead_id": "text",  # erased with the person
+        "event": "text",  # stage_changed, assigned, sla_breached
+        "trigger": "text",
+        "channel": "text",  # webhook or email
+        "destination": "text",  # the URL, or the recipient (a rep's name or an address)
+        "stage": "text",
+        "previous_stage": "text",
+        "owner": "text",
+        "team": "text",
+        "score": "float64",
+        "at": "timestamp",
+        "due_at": "timestamp",
+        "fact_id": "text",
+        "playbook_version": "int64",
+        "status": "text",  # pending, delivered, dead
+        "attempts": "int64",
+        "next_attempt_at": "timestamp",
+        "last_error": "text",
+        "created_at": "timestamp",
+        "delivered_at": "timestamp",
+    },
+    # Every playbook publish and roll back (store/playbook_store.py): the text in force from then on.
+    "playbook_versions": {
+        "seq": "int64",  # the order of the history
+        "version": "int64",
+        "name": "text",
+        "digest": "text",
+        "text": "text",
+        "published_at": "timestamp",
+        "published_by": "text",
+        "action": "text",  # publish, rollback, or initial/edited (the file found in force, recorded)
+        "replaced_version": "int64",  # the version in force before
+        "replaced_digest": "text",
     },
 }
 

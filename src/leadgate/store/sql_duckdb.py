@@ -126,6 +126,11 @@ ERASE_PERSON = (
     """UPDATE transitions SET detail = replace(detail, 'duplicate of ' || p.id_value, 'duplicate of an erased lead')
        FROM person_keys AS p WHERE p.lead_key = $lead_key AND p.id_kind = 'user'
        AND ends_with(transitions.detail, 'duplicate of ' || p.id_value)""",
+    # the outbox's notices name the lead (and a receiver's error may have echoed its id)
+    """UPDATE outbox SET lead_id = 'erased-' || CAST(lead_key AS VARCHAR),
+              last_error = CASE WHEN lead_id <> '' THEN replace(last_error, lead_id, 'erased-' || CAST(lead_key AS VARCHAR))
+                                ELSE last_error END
+       WHERE lead_key = $lead_key""",
     """UPDATE person_keys SET id_value = 'erased-' || CAST(first_key AS VARCHAR)
        WHERE lead_key = $lead_key""",
     "INSERT INTO erasures VALUES ($lead_key, $at)",

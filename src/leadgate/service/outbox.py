@@ -1,0 +1,206 @@
+"""The outbox: collect the notices the playbook's ``notify:`` rules ask for, and deliver them.
+
+:func:`collect` turns the lifecycle facts recorded since the last collection into notices and
+queues them, in one transaction with the cursor, so a fact is collected once whoever wrote it
+(the server's worker after each cycle, or ``leadgate cycle`` before ``leadgate webhooks
+deliver`` or the server's next start).
+
+:class:`Outbox` delivers: at least once, and in order for each lead and destination (a
+lead's later notice to a receiver waits while an earlier one to that receiver is pending).
+A failed attempt is retried after ``notify_retry_seconds``, doubling each time up to an hour;
+after ``notify_max_attempts`` the notice is dead, listed by ``leadgate webhooks list`` and
+``GET /v1/webhooks/dead`` until someone retries it. The database is touched under the
+runtime's lock; sending happens outside it, so a slow receiver never holds a cycle up.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+
+from leadgate.errors import LeadgateError
+from leadgate.lifecycle.notifications import notices_of, retry_delay
+from leadgate.playbook.compiled import Playbook
+from leadgate.playbook.model import PlaybookModel
+from leadgate.service.delivery import RETRY_CAP_SECONDS, DeliverySettings, http_client, send
+from leadgate.store.duckdb_store import DuckDBStore
+from leadgate.store.outbox_store import OutboxEntry, OutboxStore, Sendable
+
+log = logging.getLogger("leadgate.outbox")
+
+HEADS_PER_PASS = 100
+SENDERS = 4  # notices to different leads or destinations are sent side by side
+IDLE_POLL_SECONDS = 30.0  # without news, look at the outbox this often anyway
+
+
+def collect(store: DuckDBStore, model: PlaybookModel, now: dt.datetime, max_age_hours: float = 0.0) -> int:
+    """Queue the notices of the facts recorded since the last collection; how many were queued.
+
+    Facts older than ``max_age_hours`` (0: no limit) are passed over: a replayed or
+    back-dated history notifies nobody.
+    """
+    outbox = OutboxStore(store)
+    triggers = [rule.on for rule in model.notify]
+    stages = sorted({trigger.stage for trigger in triggers if trigger.kind == "stage" and trigger.stage})
+    not_before = now - dt.timedelta(hours=max_age_hours) if max_age_hours > 0 else dt.datetime.min
+    with store.transaction():
+        since, top = outbox.cursor(), outbox.top_seq()
+        if top <= since:
+            return 0
+        histories = outbox.histories(
+            since,
+            top,
+            stages,
+            assigned=any(trigger.kind == "assigned" for trigger in triggers),
+            breached=any(trigger.kind == "sla_breached" for trigger in triggers),
+            not_before=not_before,
+        )
+        notices = notices_of(histories, outbox.lead_ids(histories), since, model, not_before)
+        added = outbox.add(notices, now)
+        outbox.set_cursor(top)
+    return added
+
+
+def precise_utc_now() -> dt.datetime:
+    """Now, in naive UTC to the microsecond."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+@dataclass
+class DeliveryCounts:
+    delivered: int = 0
+    failed: int = 0  # attempts that failed and will be tried again
+    dead: int = 0  # attempts that failed for the last time
+
+
+class Outbox:
+    """Collects after each cycle and delivers on its own thread (see the module docstring)."""
+
+    def __init__(
+        self,
+        settings: DeliverySettings,
+        locked: Callable[[], AbstractContextManager[DuckDBStore]],
+        playbook: Callable[[], Playbook],
+        now: Callable[[], dt.datetime] | None = None,
+    ) -> None:
+        self.settings = settings
+        self._locked = locked
+        self._playbook = playbook
+        self._now = now or precise_utc_now  # retries may be due within a second
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="leadgate-outbox", daemon=True)
+        self._senders = ThreadPoolExecutor(SENDERS, thread_name_prefix="leadgate-send")
+        self._http = http_client()
+        self.counts = DeliveryCounts()
+        self.collected = 0
+        self._sendable = Sendable(
+            webhooks=bool(settings.webhook_secret),
+            emails=bool(settings.smtp_host),
+            rep_names=bool(settings.rep_email_domain),
+        )
+
+    def start(self) -> None:
+        if not self.settings.webhook_secret and self._has_webhooks():
+            log.error("webhook_secret is not set: the playbook's webhooks wait until it is (see docs/settings.md)")
+        self._thread.start()
+
+    def _has_webhooks(self) -> bool:
+        try:
+            return any(rule.send == "webhook" for rule in self._playbook().model.notify)
+        except LeadgateError:  # a broken playbook is the cycle's to report
+            return False
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=30)
+        self._senders.shutdown(wait=False, cancel_futures=True)
+        self._http.close()
+
+    def wake(self) -> None:
+        """Look at the outbox now (new notices, or a dead one retried)."""
+        self._wake.set()
+
+    def collect(self) -> None:
+        """:func:`collect` with the playbook in force (after each cycle); wakes the delivery thread
+        when something was queued."""
+        model = self._playbook().model
+        with self._locked() as store:
+            added = collect(store, model, self._now(), self.settings.max_age_hours)
+        self.collected += added
+        if added:
+            self.wake()
+
+    def deliver_due(self) -> DeliveryCounts:
+        """Attempt every notice due now, pass after pass, until none is left to attempt now."""
+        counts = DeliveryCounts()
+        while not self._stopping.is_set():
+            with self._locked() as store:
+                heads = OutboxStore(store).due_heads(self._now(), HEADS_PER_PASS, self._sendable)
+            if not heads:
+                break
+            outcomes = list(self._senders.map(self._attempt, heads))  # no lock held while sending
+            with self._locked() as store:
+                for entry, error in zip(heads, outcomes, strict=True):
+                    self._record(OutboxStore(store), entry, error, counts)
+        self.counts.delivered += counts.delivered
+        self.counts.failed += counts.failed
+        self.counts.dead += counts.dead
+        return counts
+
+    def _attempt(self, entry: OutboxEntry) -> str | None:
+        try:
+            return send(entry.notice, self.settings, self._now(), self._http)
+        except Exception as exc:  # a bug in a sender must not kill the thread: it is a failed attempt
+            log.exception("sending %s failed unexpectedly", entry.notification_id)
+            return f"{type(exc).__name__}: {exc}"
+
+    def _record(self, outbox: OutboxStore, entry: OutboxEntry, error: str | None, counts: DeliveryCounts) -> None:
+        now = self._now()
+        if error is None:
+            outbox.mark_delivered(entry.notification_id, now)
+            counts.delivered += 1
+            return
+        attempts = entry.attempts + 1
+        last = attempts >= self.settings.max_attempts
+        retry_at = None if last else now + retry_delay(attempts, self.settings.retry_seconds, RETRY_CAP_SECONDS)
+        outbox.mark_failed(entry.notification_id, error, retry_at)
+        notice = entry.notice
+        if last:
+            counts.dead += 1
+            log.error(
+                "%s %s to %s is dead after %s attempts: %s",
+                *(notice.channel, notice.notification_id, notice.destination, attempts, error),
+            )
+        else:
+            counts.failed += 1
+            log.warning(
+                "%s %s to %s failed (attempt %s of %s): %s",
+                *(notice.channel, notice.notification_id, notice.destination, attempts, self.settings.max_attempts),
+                error,
+            )
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self.deliver_due()
+                wait = self._seconds_to_next_due()
+            except Exception:  # logged, never fatal to the thread: the next wake tries again
+                log.exception("the outbox failed")
+                wait = IDLE_POLL_SECONDS
+            self._wake.wait(wait)
+            self._wake.clear()
+
+    def _seconds_to_next_due(self) -> float:
+        with self._locked() as store:
+            due = OutboxStore(store).next_head_due(self._sendable)
+        if due is None:
+            return IDLE_POLL_SECONDS
+        return min(max((due - self._now()).total_seconds(), 0.0), IDLE_POLL_SECONDS)
