@@ -49,7 +49,7 @@ def rep_queue(store: DuckDBStore, playbook: Playbook, owner: str | None, as_of: 
     joined = joined.filter(joined.stage.isin(list(QUEUE_STAGES)))
     if owner is not None:
         joined = joined.filter(joined.owner == owner)
-    waiting_first = (joined.stage != "sal_pending").cast("int8")
+    waiting_first = (joined.stage != "sal_pending").ifelse(1, 0)
     rows = joined.order_by([waiting_first, ibis.desc("score"), "lead_id"]).to_pyarrow().to_pylist()
     calendar = calendar_of(playbook.model)
     return [_item(row, playbook, calendar, as_of) for row in rows]
