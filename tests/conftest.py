@@ -48,6 +48,13 @@ def engine(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
+def database(engine: str, request: pytest.FixtureRequest) -> str | None:
+    """The ``database`` setting of a workspace on ``engine``: a fresh PostgreSQL database's URL,
+    or None (the workspace's own DuckDB file)."""
+    return str(request.getfixturevalue("postgres_url")) if engine == "postgres" else None
+
+
+@pytest.fixture
 def store(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Store]:
     """A fresh store: a new DuckDB file, or a new PostgreSQL database."""
     opened: Store

@@ -95,11 +95,12 @@ class PostgresServer:
     def admin(self) -> psycopg.Connection:
         return psycopg.connect(self.url("postgres"), autocommit=True)
 
-    def new_database(self) -> str:
-        """A fresh database with leadgate's tables; returns its URL."""
+    def new_database(self, empty: bool = False) -> str:
+        """A fresh database with leadgate's tables (none: ``empty``); returns its URL."""
         name = f"test_{next(self._names)}"
+        template = "template0" if empty else self.template
         with self.admin() as con:
-            con.execute(f"CREATE DATABASE {name} TEMPLATE {self.template} STRATEGY FILE_COPY")
+            con.execute(f"CREATE DATABASE {name} TEMPLATE {template} STRATEGY FILE_COPY")
         return self.url(name)
 
     def drop_database(self, url: str) -> None:

@@ -77,9 +77,13 @@ def serving(
     keys: dict[str, tuple[str, str | None, str | None]] | None = None,
     playbook_text: str | None = None,
     idle_seconds: float = 30.0,
+    database: str | None = None,
 ) -> Iterator[Served]:
-    """A workspace at ``root`` served on a free port until the block ends."""
+    """A workspace at ``root`` served on a free port until the block ends (on the database
+    ``database`` names, a PostgreSQL URL, instead of the workspace's DuckDB file when given)."""
     workspace = make_workspace(root, playbook_text)
+    if database is not None:
+        workspace = Workspace(workspace.root, {"database": database})
     made = add_keys(workspace, STANDARD_KEYS if keys is None else keys)
     runtime = Runtime(workspace, idle_seconds=idle_seconds)
     port = free_port()

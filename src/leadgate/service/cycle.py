@@ -45,7 +45,7 @@ from leadgate.routing.sla import deadline, local_day
 from leadgate.scoring.engine import ACCOUNT_PREFIX, routing_column
 from leadgate.service.moments import moment_of, scores_with_state
 from leadgate.service.scoring import ScoringRun, run_scoring, utc_now
-from leadgate.store.duckdb_store import DuckDBStore
+from leadgate.store.base import Store
 from leadgate.store.lifecycle_store import LifecycleStore, state_from
 
 
@@ -75,9 +75,7 @@ def _timed(seconds: dict[str, float], step: str, action: Callable[[], Result]) -
         seconds[step] = time.perf_counter() - started
 
 
-def run_cycle(
-    store: DuckDBStore, playbook: Playbook, as_of: dt.datetime | None = None, full: bool = False
-) -> CycleReport:
+def run_cycle(store: Store, playbook: Playbook, as_of: dt.datetime | None = None, full: bool = False) -> CycleReport:
     """One qualification cycle as of ``as_of`` (default: now).
 
     Scoring is incremental unless ``full``: a full rescoring also catches what time alone
@@ -111,7 +109,7 @@ def run_cycle(
     )
 
 
-def _scored_rows(store: DuckDBStore, condition: Any) -> list[dict[str, Any]]:
+def _scored_rows(store: Store, condition: Any) -> list[dict[str, Any]]:
     """Scored leads with their lifecycle state, those for which ``condition`` holds."""
     joined = scores_with_state(store)
     return joined.filter(condition(joined)).to_pyarrow().to_pylist()
@@ -135,7 +133,7 @@ def _wants_to_move(table: Any, flags: list[str], as_of: dt.datetime) -> Any:
 
 
 def _move_by_rules(
-    store: DuckDBStore, lifecycle: LifecycleStore, playbook: Playbook, as_of: dt.datetime
+    store: Store, lifecycle: LifecycleStore, playbook: Playbook, as_of: dt.datetime
 ) -> list[TransitionFact]:
     flags = _flags(playbook)
     facts: list[Fact] = []
@@ -158,7 +156,7 @@ def _move_by_rules(
 
 
 def _route_unassigned(
-    store: DuckDBStore, lifecycle: LifecycleStore, playbook: Playbook, as_of: dt.datetime
+    store: Store, lifecycle: LifecycleStore, playbook: Playbook, as_of: dt.datetime
 ) -> list[AssignmentFact]:
     if not playbook.model.routing:
         return []
@@ -243,7 +241,7 @@ def _routing_move(
     return checked_move(table, lead, target, Cause.ROUTING, detail, SYSTEM_ACTOR, as_of, playbook.version, moment)
 
 
-def check_slas(store: DuckDBStore, lifecycle: LifecycleStore, playbook: Playbook, as_of: dt.datetime) -> int:
+def check_slas(store: Store, lifecycle: LifecycleStore, playbook: Playbook, as_of: dt.datetime) -> int:
     """Step 4 alone: record a breach for every lead awaiting acceptance past its deadline, and
     act on it; the number of breaches. Cheap (no scoring), so it can run between cycles."""
     if not lifecycle.any_overdue(as_of):

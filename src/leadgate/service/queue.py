@@ -14,7 +14,7 @@ from leadgate.routing.business_time import business_minutes_between
 from leadgate.routing.sla import calendar_of
 from leadgate.service.moments import scores_with_state
 from leadgate.service.scoring import SCORES_TABLE
-from leadgate.store.duckdb_store import DuckDBStore
+from leadgate.store.base import Store
 from leadgate.store.lifecycle_store import LifecycleStore
 
 QUEUE_STAGES = ("sal_pending", "sal")
@@ -38,7 +38,7 @@ class QueueItem(BaseModel):
     version: int
 
 
-def rep_queue(store: DuckDBStore, playbook: Playbook, owner: str | None, as_of: dt.datetime) -> list[QueueItem]:
+def rep_queue(store: Store, playbook: Playbook, owner: str | None, as_of: dt.datetime) -> list[QueueItem]:
     """Leads of one owner (or of everyone): those awaiting acceptance first, then the accepted
     ones; best score first within each."""
     if owner is not None:

@@ -23,7 +23,7 @@ from leadgate.service.intake import Intake
 from leadgate.service.keys import Principal, hash_key, principal_of
 from leadgate.service.scoring import utc_now
 from leadgate.service.worker import CycleWorker
-from leadgate.store.duckdb_store import BatchResult, DuckDBStore
+from leadgate.store.base import BatchResult, Store
 from leadgate.store.keys_store import KeysStore
 from leadgate.workspace import Workspace
 
@@ -43,8 +43,8 @@ class Runtime:
     after_cycle: list[Callable[[], None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.store: DuckDBStore = self.workspace.open_store()
-        self.facts_store: DuckDBStore = self.workspace.open_store()
+        self.store: Store = self.workspace.open_store()
+        self.facts_store: Store = self.workspace.open_store()
         self.intake = Intake(self.facts_store, on_commit=self._facts_committed)
         self.worker = CycleWorker(self._cycle, self._after_cycle, self.idle_seconds)
         self._playbook = _PlaybookCache(self.workspace.playbook_path)
@@ -62,7 +62,7 @@ class Runtime:
         self.store.close()
 
     @contextmanager
-    def locked(self) -> Iterator[DuckDBStore]:
+    def locked(self) -> Iterator[Store]:
         """The lifecycle connection, for one thread at a time."""
         with self.lock:
             yield self.store
@@ -103,7 +103,7 @@ class Runtime:
 
     def _cycle(self) -> CycleReport:
         playbook = self.playbook()
-        with self.locked() as store:
+        with self.locked() as store, store.exclusive("cycle"):  # one cycle at a time, across processes too
             return run_cycle(store, playbook, self.now())
 
     def _after_cycle(self) -> None:

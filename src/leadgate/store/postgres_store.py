@@ -88,6 +88,11 @@ def psycopg_query(statement: str, parameters: Any) -> str:
     index = 0
     while index < len(statement):
         char = statement[index]
+        if statement.startswith("$$", index):  # a dollar-quoted body starts or ends
+            quote = None if quote == "$$" else quote or "$$"
+            out.append("$$")
+            index += 2
+            continue
         if quote is not None:
             out.append("%%" if char == "%" else char)
             if char == quote:
