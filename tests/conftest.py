@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from leadgate.store.base import Store
 from leadgate.store.duckdb_store import DuckDBStore
+from leadgate.store.opening import open_store
 from leadgate.store.postgres_store import PostgresStore
 from tests.postgres_server import PostgresServer
 from tests.worlds import World
@@ -64,6 +65,12 @@ def store(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterat
         opened = DuckDBStore(tmp_path / "leadgate.duckdb")
     yield opened
     opened.close()
+
+
+@pytest.fixture
+def reopen(store: Store) -> Callable[[], Store]:
+    """Another connection to the test's database (as a second request, or a later command, makes)."""
+    return lambda: open_store(store.url if isinstance(store, PostgresStore) else Path(store.name))
 
 
 @pytest.fixture

@@ -169,7 +169,12 @@ def test_four_server_processes_share_one_database(postgres_url: str, tmp_path: P
         assert server.poll() is None, "the server stopped"
         messages = [
             {"type": "identify", "userId": "ann", "traits": {"role": "CTO", "budget_estimate": 20000}},
-            {"type": "group", "userId": "ann", "groupId": "acme", "traits": {"employees": 1500, "country": "FR"}},
+            {
+                "type": "group",
+                "userId": "ann",
+                "groupId": "acme",
+                "traits": {"employees": 1500, "industry": "Software", "country": "FR"},
+            },
             {"type": "track", "userId": "ann", "event": "Demo Requested"},
         ] + [{"type": "page", "userId": f"visitor-{n}", "properties": {"path": "/blog"}} for n in range(40)]
         for message in messages:
@@ -192,11 +197,21 @@ def test_four_server_processes_share_one_database(postgres_url: str, tmp_path: P
         def qualified() -> bool:
             return store._one("SELECT owner FROM lead_state WHERE stage = 'sal_pending'") is not None
 
-        wait_until(qualified, 60, "ann to be qualified and assigned")
+        try:
+            wait_until(qualified, 120, "ann to be qualified and assigned")
+        finally:
+            print(store._run("SELECT kind, leads_scored, seconds, finished_at FROM scoring_runs ORDER BY run_id"))
         assert store.count("events") == 41 and store._run("SELECT count(*) FROM lead_state") == [(1,)]
         assert store._run("SELECT count(*) FROM transitions WHERE target = 'sal_pending'") == [(1,)]
     finally:
         server.terminate()
         _, log = server.communicate(timeout=60)
         store.close()
-    assert "Traceback" not in log, log
+        print(log)
+    assert "Traceback" not in log
+
+
+def test_several_workers_on_the_embedded_store_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    init_workspace(tmp_path / "ws").close()
+    status, _, err = run(capsys, "-w", str(tmp_path / "ws"), "serve", "--workers", "2")
+    assert status == 2 and "--workers above 1 needs" in err and "PostgreSQL" in err

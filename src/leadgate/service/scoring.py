@@ -55,9 +55,15 @@ def run_scoring(
     (:func:`engagement_restarts`); such a lead counts as touched for an incremental run.
     An incremental run as of a moment before the last run's is run in full: the stored
     scores belong to a later moment. ``also`` names leads an incremental run rescores even
-    if no new fact touched them.
+    if no new fact touched them. One run at a time per database (a cycle's run included).
     """
-    as_of = as_of or utc_now()
+    with store.exclusive("cycle"):
+        return _run_scoring(store, playbook, as_of or utc_now(), incremental, also)
+
+
+def _run_scoring(
+    store: Store, playbook: Playbook, as_of: dt.datetime, incremental: bool, also: Sequence[int]
+) -> ScoringRun:
     started = time.perf_counter()
     # Read first: a restart or a batch committed meanwhile (the server's intake commits on its
     # own connection while a cycle runs) is rescored by the next run, never skipped.
