@@ -1,5 +1,6 @@
-"""What only the PostgreSQL store does: parameters in psycopg's words, schema upgrades with
-``leadgate db``, several server processes sharing one database, imports from two connections."""
+"""What the PostgreSQL store adds: parameters in psycopg's words, schema upgrades with
+``leadgate db``, several server processes sharing one database, imports from two connections,
+and exports that read alike from either engine."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import psycopg
+import pyarrow.parquet
 import pytest
 
 from leadgate.cli import main
@@ -25,6 +27,7 @@ from leadgate.store.postgres_store import PostgresStore, psycopg_query, shown_ur
 from leadgate.workspace import init_workspace
 from tests.postgres_server import PostgresServer
 from tests.service_fixtures import free_port, wait_until
+from tests.worlds import World
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -215,3 +218,19 @@ def test_several_workers_on_the_embedded_store_are_refused(tmp_path: Path, capsy
     init_workspace(tmp_path / "ws").close()
     status, _, err = run(capsys, "-w", str(tmp_path / "ws"), "serve", "--workers", "2")
     assert status == 2 and "--workers above 1 needs" in err and "PostgreSQL" in err
+
+
+def test_a_table_exports_alike_on_every_engine(world: World, tmp_path: Path) -> None:
+    world.lead("ann", email="ann@acme.example", role="CTO, Europe")
+    world.did("ann", "page_view", "2026-11-20T10:00:00", path="/pricing").save()
+    store = world.store
+    assert store.export_table("events", tmp_path / "events.parquet") == 1
+    assert pyarrow.parquet.read_table(tmp_path / "events.parquet").column("path").to_pylist() == ["/pricing"]
+    assert store.export_table("traits", tmp_path / "traits.csv", ["entity_id", "name", "value", "learnt_at"]) == 3
+    lines = (tmp_path / "traits.csv").read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "entity_id,name,value,learnt_at"
+    assert sorted(lines[1:]) == [
+        "ann,email,ann@acme.example,2026-01-01 00:00:00",
+        "ann,email_domain,acme.example,2026-01-01 00:00:00",
+        'ann,role,"CTO, Europe",2026-01-01 00:00:00',
+    ]

@@ -17,6 +17,8 @@ isolated here and in :mod:`leadgate.store.sql_postgres`:
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -25,11 +27,10 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import ibis
-import ibis.expr.datatypes as dt
+import ibis.expr.datatypes as ibis_types
 import ibis.expr.types as ir
 import psycopg
 import pyarrow as pa
-import pyarrow.csv
 import pyarrow.parquet
 from ibis.backends.sql.datatypes import PostgresType
 from psycopg.types.numeric import FloatLoader
@@ -54,7 +55,7 @@ _LOCKS = {"migrate": 7_401_001, "imports": 7_401_002, "lifecycle": 7_401_003}
 
 
 @ibis.udf.scalar.builtin(name="json_extract_path_text")
-def _json_extract_path_text(document: dt.JSON, key: str) -> str:  # type: ignore[empty-body]
+def _json_extract_path_text(document: ibis_types.JSON, key: str) -> str:  # type: ignore[empty-body]
     """PostgreSQL's JSON reader, declared for Ibis."""
 
 
@@ -340,8 +341,28 @@ class PostgresStore(Store):
         if suffix == ".parquet":
             pyarrow.parquet.write_table(rows, target)
         else:
-            pyarrow.csv.write_csv(rows, target, pyarrow.csv.WriteOptions(quoting_style="needed"))
+            _write_csv(rows, target)
         return rows.num_rows
+
+
+def _write_csv(rows: pa.Table, target: Path) -> None:
+    """A CSV file written as DuckDB's COPY writes one: a plain header, quotes only where needed,
+    ``2026-11-20 10:00:00`` times, ``true``/``false``, nothing for null."""
+    with target.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(rows.column_names)
+        for row in zip(*(column.to_pylist() for column in rows.columns), strict=True):
+            writer.writerow([_csv_text(value) for value in row])
+
+
+def _csv_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    return str(value)
 
 
 def _arrow_type(kind: pa.DataType) -> str:
