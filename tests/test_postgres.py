@@ -234,3 +234,18 @@ def test_a_table_exports_alike_on_every_engine(world: World, tmp_path: Path) -> 
         "ann,email_domain,acme.example,2026-01-01 00:00:00",
         'ann,role,"CTO, Europe",2026-01-01 00:00:00',
     ]
+
+
+def test_an_import_leaves_the_planner_statistics_fresh(postgres_url: str) -> None:
+    """Autovacuum analyzes later: a cycle right after an import would be planned on tables the
+    planner believes empty (measured: a full scoring of 2,000 leads in 194 s instead of 1 s)."""
+    store = PostgresStore(postgres_url)
+    at = dt.datetime(2026, 11, 20, 10, 0)
+    rows: list[EventRow | TraitRow] = [
+        EventRow(f"m-{n}", "track", "page_view", f"u-{n % 50}", None, at, at, None, None, None, None, None)
+        for n in range(500)
+    ]
+    _batch(store, rows)
+    estimates = dict(store._run("SELECT relname, reltuples FROM pg_class WHERE relname IN ('events', 'person_keys')"))
+    assert estimates == {"events": 500, "person_keys": 50}
+    store.close()

@@ -37,7 +37,7 @@ from psycopg.types.numeric import FloatLoader
 
 from leadgate.errors import InputError, StoreError
 from leadgate.store import sql_postgres
-from leadgate.store.base import STAGED_COLUMNS, Store, identifier, quoted
+from leadgate.store.base import STAGED_COLUMNS, BatchResult, Store, identifier, quoted
 
 URL_SCHEMES = ("postgresql", "postgres")
 
@@ -261,6 +261,30 @@ class PostgresStore(Store):
 
     def append_rows(self, table: str, rows: pa.Table) -> None:
         self._copy_in(identifier(table), rows)
+        self._analyze_if_grown(table, rows.num_rows)
+
+    # -- statistics ------------------------------------------------------------------------
+    def _analyze_if_grown(self, table: str, added: int) -> None:
+        """Refresh a table's planner statistics when it grew by more than a tenth.
+
+        Autovacuum does it too, but later: a cycle right after a large import would be
+        planned on tables PostgreSQL believes tiny (nested loops over every event: a full
+        scoring of 2,000 leads and 39,000 events took 194 s instead of 1 s).
+        """
+        if added <= 0:
+            return
+        row = self._one("SELECT reltuples FROM pg_class WHERE oid = to_regclass(?)", [table])
+        known = float(row[0]) if row and row[0] is not None else -1.0
+        if known < 0 or added > 50 + 0.1 * known:
+            self._run(f"ANALYZE {identifier(table)}")
+
+    def commit_batch(self, kind: str, source: str, rows_read: int, started_at: dt.datetime) -> BatchResult:
+        result = super().commit_batch(kind, source, rows_read, started_at)
+        self._analyze_if_grown("events", result.events_added)
+        self._analyze_if_grown("traits", result.traits_added)
+        self._analyze_if_grown("identities", result.identities_added)
+        self._analyze_if_grown("person_keys", result.facts_added)
+        return result
 
     def rows_for_keys(self, table: str, columns: list[str], keys: list[int]) -> list[tuple[Any, ...]]:
         if not keys:
@@ -293,6 +317,7 @@ class PostgresStore(Store):
             build(spare)
             self._run(f"DROP TABLE IF EXISTS {table}")
             self._run(f"ALTER TABLE {spare} RENAME TO {table}")
+            self._run(f"ANALYZE {table}")  # a new table has no statistics (see _analyze_if_grown)
 
     def replace_table(self, name: str, expression: ir.Table, fuse_selects: bool = False) -> None:
         compiled = self.typed_sql(expression, fuse_selects)

@@ -90,6 +90,7 @@ UNION SELECT entity_key FROM traits WHERE batch_id > $since AND entity_key IS NO
 UNION SELECT entity_key FROM identities WHERE batch_id > $since AND entity_key IS NOT NULL
 UNION SELECT lead_key FROM transitions WHERE reset_engagement AND seq > $since_seq
 """,
+    "ANALYZE touched_keys",  # autovacuum never analyzes a temporary table
 )
 
 # Unique ids keep facts idempotent even when two processes commit at once; the others make
