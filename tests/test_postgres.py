@@ -5,6 +5,7 @@ and exports that read alike from either engine."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import subprocess
 import sys
@@ -25,6 +26,7 @@ from leadgate.service.keys import create_key
 from leadgate.service.scoring import utc_now
 from leadgate.store.postgres_store import PostgresStore, psycopg_query, shown_url
 from leadgate.workspace import init_workspace
+from tests import test_cli
 from tests.postgres_server import PostgresServer
 from tests.service_fixtures import free_port, wait_until
 from tests.worlds import World
@@ -249,3 +251,25 @@ def test_an_import_leaves_the_planner_statistics_fresh(postgres_url: str) -> Non
     estimates = dict(store._run("SELECT relname, reltuples FROM pg_class WHERE relname IN ('events', 'person_keys')"))
     assert estimates == {"events": 500, "person_keys": 50}
     store.close()
+
+
+# -- the command line on a PostgreSQL database: test_cli's end-to-end tests, run again -------
+@pytest.fixture
+def workspace(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """test_cli's workspace (ann and bob's events imported), its database a PostgreSQL one."""
+    monkeypatch.setenv("LEADGATE_DATABASE", postgres_url)
+    root = tmp_path / "ws"
+    assert run(capsys, "init", str(root))[0] == 0
+    events = tmp_path / "events.jsonl"
+    events.write_text("".join(json.dumps(message) + "\n" for message in test_cli.EVENTS))
+    assert run(capsys, "-w", str(root), "import", "events", str(events))[0] == 0
+    assert not (root / "leadgate.duckdb").exists()
+    return root
+
+
+test_cli_score_leads_explain_and_export = test_cli.test_score_leads_explain_and_export
+test_cli_leads_by_stage_and_top = test_cli.test_leads_by_stage_and_top
+test_cli_a_bad_import_lists_its_rows_and_imports_nothing = test_cli.test_a_bad_import_lists_its_rows_and_imports_nothing
+test_cli_an_absence_can_be_cancelled_and_entered_again = test_cli.test_an_absence_can_be_cancelled_and_entered_again
