@@ -58,6 +58,17 @@ def test_a_password_never_shows_in_messages() -> None:
     assert "secret" not in str(refused.value) and "cannot open the database" in str(refused.value)
 
 
+def test_settings_show_a_database_url_without_its_password(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    init_workspace(tmp_path / "ws").close()
+    monkeypatch.setenv("LEADGATE_DATABASE", "postgresql://lead:secret@db.internal/leads")
+    status, out, _ = run(capsys, "-w", str(tmp_path / "ws"), "settings", "--json")
+    database = next(item for item in json.loads(out) if item["name"] == "database")
+    assert status == 0 and database["value"] == "postgresql://lead:***@db.internal/leads"
+    assert database["source"] == "environment"
+
+
 def test_db_upgrade_creates_the_tables_then_has_nothing_to_do(
     postgres_server: PostgresServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

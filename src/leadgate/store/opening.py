@@ -14,6 +14,15 @@ def is_database_url(location: str | Path) -> bool:
     return is_postgres_url(location)
 
 
+def shown_setting(name: str, value: object) -> object:
+    """A setting's value fit to print: a database URL without its password."""
+    if name == "database" and is_database_url(str(value)):
+        from leadgate.store.postgres_store import shown_url
+
+        return shown_url(str(value))
+    return value
+
+
 def open_store(location: str | Path, memory_limit: str | None = None, migrate: bool = True) -> Store:
     """The store at ``location``: a ``postgresql://`` URL, else a DuckDB file.
 
