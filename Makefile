@@ -13,7 +13,8 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# The demo needs leadgate only; the tests also need Spark, hypothesis and the linters.
+# The demo needs leadgate only; the tests also need Spark, hypothesis and the linters. The tests
+# start (and stop) a throwaway PostgreSQL 15 from the machine's initdb and pg_ctl (see tests/postgres_server.py).
 $(BASE): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@

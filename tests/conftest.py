@@ -1,28 +1,80 @@
-"""Shared fixtures: a real DuckDB store per test, one Spark session per run."""
+"""Shared fixtures: a real store per test on every engine (a DuckDB file, a database of a
+throwaway PostgreSQL server started once per run), one Spark session per run."""
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from leadgate.store.base import Store
 from leadgate.store.duckdb_store import DuckDBStore
+from leadgate.store.opening import open_store
+from leadgate.store.postgres_store import PostgresStore
+from tests.postgres_server import PostgresServer
 from tests.worlds import World
+
+ENGINES = ("duckdb", "postgres")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One PostgreSQL server for the whole run (about 1 s to start), with a template database
+    holding leadgate's tables. Missing PostgreSQL binaries fail the tests that need them."""
+    server = PostgresServer()
+    try:
+        server.start()
+        PostgresStore(server.url(server.template)).close()  # the tables, once; each test copies them
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[DuckDBStore]:
-    """A fresh DuckDB file."""
-    opened = DuckDBStore(tmp_path / "leadgate.duckdb")
+def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """A fresh database of its own (leadgate's tables, no rows), dropped after the test."""
+    url = postgres_server.new_database()
+    yield url
+    postgres_server.drop_database(url)
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> str:
+    """The engine a store test runs on: every test that takes ``store`` runs on each. A module
+    whose tests only make sense on one engine overrides this fixture (saying why)."""
+    return str(request.param)
+
+
+@pytest.fixture
+def database(engine: str, request: pytest.FixtureRequest) -> str | None:
+    """The ``database`` setting of a workspace on ``engine``: a fresh PostgreSQL database's URL,
+    or None (the workspace's own DuckDB file)."""
+    return str(request.getfixturevalue("postgres_url")) if engine == "postgres" else None
+
+
+@pytest.fixture
+def store(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Store]:
+    """A fresh store: a new DuckDB file, or a new PostgreSQL database."""
+    opened: Store
+    if engine == "postgres":
+        opened = PostgresStore(request.getfixturevalue("postgres_url"))
+    else:
+        opened = DuckDBStore(tmp_path / "leadgate.duckdb")
     yield opened
     opened.close()
 
 
 @pytest.fixture
-def world(store: DuckDBStore) -> World:
+def reopen(store: Store) -> Callable[[], Store]:
+    """Another connection to the test's database (as a second request, or a later command, makes)."""
+    return lambda: open_store(store.url if isinstance(store, PostgresStore) else Path(store.name))
+
+
+@pytest.fixture
+def world(store: Store) -> World:
     return World(store)
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import pytest
 import uvicorn
 
 from leadgate.api.app import create_app
@@ -77,9 +78,13 @@ def serving(
     keys: dict[str, tuple[str, str | None, str | None]] | None = None,
     playbook_text: str | None = None,
     idle_seconds: float = 30.0,
+    database: str | None = None,
 ) -> Iterator[Served]:
-    """A workspace at ``root`` served on a free port until the block ends."""
+    """A workspace at ``root`` served on a free port until the block ends (on the database
+    ``database`` names, a PostgreSQL URL, instead of the workspace's DuckDB file when given)."""
     workspace = make_workspace(root, playbook_text)
+    if database is not None:
+        workspace = Workspace(workspace.root, {"database": database})
     made = add_keys(workspace, STANDARD_KEYS if keys is None else keys)
     runtime = Runtime(workspace, idle_seconds=idle_seconds)
     port = free_port()
@@ -96,6 +101,21 @@ def serving(
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+@contextmanager
+def database_on(engine: str, request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """The ``database`` of a served workspace on ``engine``, for fixtures of any scope: a fresh
+    PostgreSQL database (dropped afterwards), or None (the workspace's DuckDB file)."""
+    if engine != "postgres":
+        yield None
+        return
+    server = request.getfixturevalue("postgres_server")
+    url = server.new_database()
+    try:
+        yield url
+    finally:
+        server.drop_database(url)
 
 
 def wait_until(condition: object, timeout: float = 10.0, what: str = "the condition") -> None:

@@ -15,8 +15,8 @@ from tests.service_fixtures import Served, serving, wait_until
 
 
 @pytest.fixture
-def served(tmp_path: Path):  # type: ignore[no-untyped-def]
-    with serving(tmp_path / "ws") as running:
+def served(tmp_path: Path, database: str | None):  # type: ignore[no-untyped-def]
+    with serving(tmp_path / "ws", database=database) as running:
         yield running
 
 

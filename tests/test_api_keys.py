@@ -12,8 +12,8 @@ from tests.service_fixtures import Served, serving
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[Served]:
-    with serving(tmp_path / "ws") as running:
+def served(tmp_path: Path, database: str | None) -> Iterator[Served]:
+    with serving(tmp_path / "ws", database=database) as running:
         yield running
 
 

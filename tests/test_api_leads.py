@@ -22,7 +22,8 @@ from leadgate.routing.assign import Absence
 from leadgate.routing.sla import local_day
 from leadgate.service.reps import mark_away
 from leadgate.service.scoring import utc_now
-from tests.service_fixtures import STANDARD_KEYS, Served, serving, wait_until
+from tests.conftest import ENGINES
+from tests.service_fixtures import STANDARD_KEYS, Served, database_on, serving, wait_until
 
 KEYS = {
     **STANDARD_KEYS,
@@ -139,9 +140,12 @@ def read_world() -> Story:
     return story
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    with serving(tmp_path_factory.mktemp("leads") / "ws", keys=KEYS) as running:
+@pytest.fixture(scope="module", params=ENGINES)
+def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    with (
+        database_on(request.param, request) as database,
+        serving(tmp_path_factory.mktemp("leads") / "ws", keys=KEYS, database=database) as running,
+    ):
         away(running, "farah", "gus", "hana")
         post(running, read_world())
         wait_until(lambda: stage_count(running, "sal_pending") == 4, 60, "the four hand-raisers to be routed")
@@ -469,9 +473,12 @@ def decision_world() -> Story:
     return story
 
 
-@pytest.fixture(scope="module")
-def deciding(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    with serving(tmp_path_factory.mktemp("decisions") / "ws", keys=KEYS) as running:
+@pytest.fixture(scope="module", params=ENGINES)
+def deciding(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    with (
+        database_on(request.param, request) as database,
+        serving(tmp_path_factory.mktemp("decisions") / "ws", keys=KEYS, database=database) as running,
+    ):
         post(running, decision_world())
         wait_until(lambda: stage_count(running, "sal_pending") == 3, 60, "the three hand-raisers to be routed")
         yield running

@@ -29,8 +29,8 @@ def line_of(text: str, fragment: str) -> int:
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[Served]:
-    with serving(tmp_path / "ws") as running:
+def served(tmp_path: Path, database: str | None) -> Iterator[Served]:
+    with serving(tmp_path / "ws", database=database) as running:
         yield running
 
 

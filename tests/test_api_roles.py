@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 
 from leadgate.api.app import ROUTERS
-from tests.service_fixtures import STANDARD_KEYS, Served, serving, wait_until
+from tests.conftest import ENGINES
+from tests.service_fixtures import STANDARD_KEYS, Served, database_on, serving, wait_until
 
 EVERYONE_BUT_INGEST = {"carla", "farah", "erin", "marketing", "admin"}
 SENDERS = {"ingest", "admin"}
@@ -54,9 +55,12 @@ def test_the_table_names_every_route() -> None:
     assert sorted(set(ALLOWED) - set(routes())) == []
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    with serving(tmp_path_factory.mktemp("roles") / "ws", keys=KEYS) as running:
+@pytest.fixture(scope="module", params=ENGINES)
+def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    with (
+        database_on(request.param, request) as database,
+        serving(tmp_path_factory.mktemp("roles") / "ws", keys=KEYS, database=database) as running,
+    ):
         messages = [
             {
                 "type": "identify",

@@ -21,6 +21,7 @@ from leadgate.ingest.importer import ImportOptions, import_file
 from leadgate.playbook.loader import parse_playbook
 from leadgate.scoring.engine import score_leads
 from leadgate.simulate import TRUTH_TABLE, SimulationSummary, simulate_into_store, write_simulation_files
+from leadgate.store.base import Store
 from leadgate.store.duckdb_store import DuckDBStore
 
 END = dt.datetime(2026, 11, 26, 14, 30, 0)
@@ -29,8 +30,8 @@ FILES = ("events.jsonl", "leads.csv", "accounts.csv", "outcomes.csv")
 PLAYBOOK = Path(__file__).parents[1] / "src" / "leadgate" / "templates" / "playbook.yaml"
 
 
-def rows(store: DuckDBStore, query: str) -> list[tuple]:
-    return store.con.execute(query).fetchall()
+def rows(store: Store, query: str) -> list[tuple]:
+    return store._run(query)
 
 
 def value(store: DuckDBStore, query: str) -> Any:
@@ -39,7 +40,7 @@ def value(store: DuckDBStore, query: str) -> Any:
 
 def facts(store: DuckDBStore) -> dict[str, list[tuple]]:
     tables = ("events", "traits", "identities", "person_keys", TRUTH_TABLE)
-    return {table: rows(store, f"SELECT * FROM {table} ORDER BY ALL") for table in tables}
+    return {table: sorted(rows(store, f"SELECT * FROM {table}"), key=repr) for table in tables}
 
 
 def lead_and_account_counts(store: DuckDBStore) -> tuple[int, int, int]:
@@ -113,7 +114,7 @@ def test_files_import_cleanly_and_give_the_store_the_same_history(tmp_path: Path
     )
     events = f"SELECT {columns} FROM events ORDER BY message_id"
     assert rows(imported, events) == rows(store, events)
-    known_traits = "SELECT DISTINCT entity_type, entity_id, name, value, learnt_at FROM traits WHERE value IS NOT NULL ORDER BY ALL"
+    known_traits = "SELECT DISTINCT entity_type, entity_id, name, value, learnt_at FROM traits WHERE value IS NOT NULL ORDER BY 1, 2, 3, 4, 5"
     assert rows(imported, known_traits) == rows(store, known_traits)
     imported.close()
 

@@ -19,7 +19,7 @@ import orjson
 
 from leadgate.ingest.rows import EventRow, IdentityRow, Row, TraitRow, email_domain, trait_text
 from leadgate.ingest.staging import buffer_rows, empty_buffers, stage_buffers
-from leadgate.store.duckdb_store import DuckDBStore
+from leadgate.store.base import Store
 
 LEARNT = dt.datetime(2026, 1, 1)
 
@@ -35,7 +35,7 @@ def at(text: str) -> dt.datetime:
 class World:
     """Facts for one test, saved into a real store in one import batch."""
 
-    def __init__(self, store: DuckDBStore) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
         self.rows: list[Row] = []
         self._ids = itertools.count(1)

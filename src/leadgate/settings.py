@@ -46,7 +46,12 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("database", "leadgate.duckdb", "The DuckDB file of the workspace (relative to the workspace)."),
+    Setting(
+        "database",
+        "leadgate.duckdb",
+        "The DuckDB file of the workspace (relative to the workspace), or a PostgreSQL database's URL "
+        "(postgresql://user:password@host:port/name).",
+    ),
     Setting("playbook", "playbook.yaml", "The playbook file in force (relative to the workspace)."),
     Setting(
         "memory_limit",

@@ -1,4 +1,5 @@
-"""A workspace: a folder with settings, the playbook in force and the embedded database.
+"""A workspace: a folder with settings, the playbook in force and its database (an embedded
+DuckDB file in the folder, or a PostgreSQL database named by URL).
 
 Commands find it from ``--workspace DIR``, else ``LEADGATE_WORKSPACE``, else the current
 directory. A folder is a workspace when it holds ``leadgate.toml``.
@@ -17,8 +18,9 @@ from leadgate.errors import WorkspaceError
 from leadgate.playbook.compiled import Playbook
 from leadgate.playbook.loader import load_playbook
 from leadgate.settings import SETTINGS_FILE, ResolvedSetting, resolve_settings, settings_file_text
-from leadgate.store.duckdb_store import DuckDBStore
+from leadgate.store.base import Store
 from leadgate.store.lifecycle_store import LifecycleStore
+from leadgate.store.opening import is_database_url, open_store
 
 WORKSPACE_ENV = "LEADGATE_WORKSPACE"
 
@@ -45,6 +47,12 @@ class Workspace:
         return self.root / str(self.setting("database"))
 
     @property
+    def database(self) -> str | Path:
+        """Where the store is: a PostgreSQL URL, else the DuckDB file's path."""
+        value = str(self.setting("database"))
+        return value if is_database_url(value) else self.database_path
+
+    @property
     def playbook_path(self) -> Path:
         return self.root / str(self.setting("playbook"))
 
@@ -53,12 +61,12 @@ class Workspace:
         return load_playbook(self.playbook_path)
 
     @cached_property
-    def store(self) -> DuckDBStore:
+    def store(self) -> Store:
         return self.open_store()
 
-    def open_store(self) -> DuckDBStore:
+    def open_store(self) -> Store:
         """A new connection to the workspace's database (the server keeps one per writer)."""
-        store = DuckDBStore(self.database_path, memory_limit=str(self.setting("memory_limit")) or None)
+        store = open_store(self.database, memory_limit=str(self.setting("memory_limit")) or None)
         LifecycleStore(store)  # brings lead states up to date after an upgrade, before anything reads them
         return store
 
@@ -93,7 +101,7 @@ def init_workspace(root: Path, force: bool = False) -> Workspace:
     root.mkdir(parents=True, exist_ok=True)
     (root / SETTINGS_FILE).write_text(settings_file_text(), encoding="utf-8")
     workspace = Workspace(root.resolve())
-    if force and workspace.database_path.exists():
+    if force and not is_database_url(str(workspace.setting("database"))) and workspace.database_path.exists():
         workspace.database_path.unlink()
     workspace.playbook_path.write_text(example_playbook_text(), encoding="utf-8")
     workspace.store  # creates the database and its tables  # noqa: B018

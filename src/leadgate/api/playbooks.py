@@ -30,7 +30,7 @@ from leadgate.service.playbooks import (
     VersionInfo,
 )
 from leadgate.service.runtime import Runtime
-from leadgate.store.duckdb_store import DuckDBStore
+from leadgate.store.base import Store
 
 READ_ROLES = ("sales", "manager", "marketing", "admin")
 CHANGE_ROLES = ("marketing", "admin")
@@ -103,7 +103,7 @@ _READ = Depends(allowed(*READ_ROLES))
 _CHANGE = Depends(allowed(*CHANGE_ROLES))
 
 
-def _versions(store: DuckDBStore, runtime: Runtime) -> PlaybookVersions:
+def _versions(store: Store, runtime: Runtime) -> PlaybookVersions:
     return PlaybookVersions(store, runtime.workspace.playbook_path)
 
 

@@ -15,7 +15,8 @@ from leadgate.errors import InputError, PlaybookInvalid, StoreError, UserError
 # Importing the command modules registers their commands, in this order, in --help.
 # isort: off
 from leadgate.cli import workspace_commands, scoring_commands, lifecycle_commands  # noqa: F401
-from leadgate.cli import reps_commands, imports, playbook_commands, service_commands, webhooks_commands  # noqa: F401
+from leadgate.cli import reps_commands, imports, playbook_commands, service_commands  # noqa: F401
+from leadgate.cli import webhooks_commands, db_commands  # noqa: F401
 # isort: on
 
 MAX_ISSUES_SHOWN = 20

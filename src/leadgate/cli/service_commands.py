@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 from rich.table import Table
 
@@ -11,6 +13,8 @@ from leadgate.errors import UserError
 from leadgate.service.keys import ROLE_HELP, ROLES, create_key, revoke_key
 from leadgate.service.scoring import utc_now
 from leadgate.store.keys_store import KeysStore
+from leadgate.store.opening import is_database_url
+from leadgate.workspace import WORKSPACE_ENV, Workspace
 
 keys_app = typer.Typer(help="API keys of the HTTP service: create, list, revoke.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
@@ -23,7 +27,12 @@ def serve(
     ctx: typer.Context,
     host: str = typer.Option("127.0.0.1", help="The address to listen on (0.0.0.0: every interface)."),
     port: int = typer.Option(8000, help="The port to listen on."),
-    workers: int = typer.Option(1, help="Server processes. The embedded DuckDB store takes one writer process."),
+    workers: int = typer.Option(
+        1, help="Server processes (above 1 needs a PostgreSQL database; the embedded DuckDB store takes one writer)."
+    ),
+    database: str | None = typer.Option(
+        None, help="The database to serve, e.g. a postgresql:// URL (default: the workspace's database setting)."
+    ),
     idle_seconds: float = typer.Option(
         30.0, "--cycle-every", help="Seconds between cycles when no fact arrives (SLA deadlines pass meanwhile)."
     ),
@@ -36,17 +45,37 @@ def serve(
     import uvicorn
 
     from leadgate.api.app import create_app
+    from leadgate.api.workers import CYCLE_EVERY_ENV
     from leadgate.service.runtime import Runtime
 
-    if workers != 1:
-        raise UserError(
-            "--workers above 1 needs a store that several processes can write; the embedded DuckDB store "
-            "takes one writer process (one process serves ingestion, the API and the worker on its threads)"
-        )
     workspace = state(ctx).workspace()
+    if database is not None:
+        workspace = Workspace(workspace.root, {"database": database})
+    if workers < 1:
+        raise UserError("--workers: at least 1")
+    if workers > 1 and not is_database_url(str(workspace.setting("database"))):
+        raise UserError(
+            "--workers above 1 needs a store that several processes can write (a PostgreSQL database: "
+            "--database postgresql://...); the embedded DuckDB store takes one writer process "
+            "(one process serves ingestion, the API and the worker on its threads)"
+        )
     workspace.playbook()  # a broken playbook is refused before the server starts
-    runtime = Runtime(workspace, idle_seconds=idle_seconds)
-    uvicorn.run(create_app(runtime), host=host, port=port, log_level=log_level)
+    if workers == 1:
+        runtime = Runtime(workspace, idle_seconds=idle_seconds)
+        uvicorn.run(create_app(runtime), host=host, port=port, log_level=log_level)
+        return
+    workspace.open_store().close()  # the tables, once, before the processes start
+    os.environ[WORKSPACE_ENV] = str(workspace.root)
+    os.environ["LEADGATE_DATABASE"] = str(workspace.setting("database"))  # the setting, from the environment
+    os.environ[CYCLE_EVERY_ENV] = str(idle_seconds)
+    uvicorn.run(
+        "leadgate.api.workers:app_from_environment",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level=log_level,
+    )
 
 
 @keys_app.command("create")

@@ -18,7 +18,7 @@ from leadgate.playbook.compiled import Playbook
 from leadgate.scoring.engine import ACCOUNT_PREFIX, score_column
 from leadgate.service.moments import scores_with_state
 from leadgate.service.scoring import SCORES_TABLE
-from leadgate.store.duckdb_store import DuckDBStore
+from leadgate.store.base import Store
 
 
 class LeadScore(BaseModel):
@@ -39,20 +39,20 @@ class LeadScore(BaseModel):
     playbook_version: int
 
 
-def with_lifecycle(store: DuckDBStore) -> ir.Table:
+def with_lifecycle(store: Store) -> ir.Table:
     """The latest scores with each lead's lifecycle stage and owner (``inquiry`` if it never moved)."""
     joined = scores_with_state(store)
     return joined.mutate(stage=joined.stage.fill_null("inquiry"))
 
 
-def stage_counts(store: DuckDBStore) -> dict[str, int]:
+def stage_counts(store: Store) -> dict[str, int]:
     scores = with_lifecycle(store)
     counts = scores.group_by("stage").aggregate(leads=scores.count()).to_pyarrow().to_pylist()
     found = {row["stage"]: int(row["leads"]) for row in counts}
     return {stage: found[stage] for stage in STAGE_NAMES if stage in found}
 
 
-def scored_leads(store: DuckDBStore, playbook: Playbook, stage: str | None, top: int) -> list[LeadScore]:
+def scored_leads(store: Store, playbook: Playbook, stage: str | None, top: int) -> list[LeadScore]:
     """The best-scored leads (of one stage), highest score first."""
     if not store.has_table(SCORES_TABLE):
         raise UserError("no scores yet: run 'leadgate score' first")

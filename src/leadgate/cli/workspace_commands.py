@@ -18,6 +18,7 @@ from leadgate.service.history import richest_story
 from leadgate.service.queue import rep_queue
 from leadgate.service.scoring import run_scoring, utc_now
 from leadgate.settings import SETTINGS_FILE
+from leadgate.store.opening import shown_setting
 from leadgate.workspace import Workspace, init_workspace
 
 
@@ -52,7 +53,7 @@ def settings(
     """Every setting with its value and where the value comes from (flag, environment, leadgate.toml, default)."""
     workspace = state(ctx).workspace()
     values = [
-        SettingValue(name=name, value=item.value, source=item.source, help=item.setting.help)
+        SettingValue(name=name, value=shown_setting(name, item.value), source=item.source, help=item.setting.help)
         for name, item in workspace.settings.items()
     ]
     if as_json:

@@ -24,7 +24,7 @@ from leadgate.ingest.rows import Row, RowProblem
 from leadgate.ingest.segment import message_rows, parse_json_line
 from leadgate.ingest.staging import buffer_rows, empty_buffers, stage_buffers
 from leadgate.ingest.tables import ColumnMap, account_rows, flat_event_rows, lead_rows
-from leadgate.store.duckdb_store import BatchResult, DuckDBStore
+from leadgate.store.base import BatchResult, Store
 
 ImportKind = Literal["events", "leads", "accounts"]
 STAGE_EVERY = 50_000
@@ -58,7 +58,7 @@ class ImportOptions:
 
 
 def import_file(
-    store: DuckDBStore,
+    store: Store,
     path: Path,
     options: ImportOptions,
     progress: Callable[[int], None] | None = None,

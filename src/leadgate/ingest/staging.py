@@ -9,7 +9,7 @@ from typing import Any
 import pyarrow as pa
 
 from leadgate.ingest.rows import EventRow, Row, TraitRow
-from leadgate.store.duckdb_store import STAGED_COLUMNS, DuckDBStore
+from leadgate.store.base import STAGED_COLUMNS, Store
 from leadgate.store.schema import ARROW_TYPES
 
 
@@ -43,7 +43,7 @@ def buffer_rows(buffers: dict[str, list[Numbered]], rows: Iterable[Row], line: i
     return added
 
 
-def stage_buffers(store: DuckDBStore, buffers: dict[str, list[Numbered]]) -> None:
+def stage_buffers(store: Store, buffers: dict[str, list[Numbered]]) -> None:
     """Stage every buffered row (in an open batch) and empty the buffers."""
     for table, numbered in buffers.items():
         if numbered:

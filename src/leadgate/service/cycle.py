@@ -45,7 +45,7 @@ from leadgate.routing.sla import deadline, local_day
 from leadgate.scoring.engine import ACCOUNT_PREFIX, routing_column
 from leadgate.service.moments import moment_of, scores_with_state
 from leadgate.service.scoring import ScoringRun, run_scoring, utc_now
-from leadgate.store.duckdb_store import DuckDBStore
+from leadgate.store.base import Store
 from leadgate.store.lifecycle_store import LifecycleStore, state_from
 
 
@@ -75,15 +75,18 @@ def _timed(seconds: dict[str, float], step: str, action: Callable[[], Result]) -
         seconds[step] = time.perf_counter() - started
 
 
-def run_cycle(
-    store: DuckDBStore, playbook: Playbook, as_of: dt.datetime | None = None, full: bool = False
-) -> CycleReport:
+def run_cycle(store: Store, playbook: Playbook, as_of: dt.datetime | None = None, full: bool = False) -> CycleReport:
     """One qualification cycle as of ``as_of`` (default: now).
 
     Scoring is incremental unless ``full``: a full rescoring also catches what time alone
-    changes (decay, windows that close), and is what a replay of history needs.
+    changes (decay, windows that close), and is what a replay of history needs. One cycle
+    at a time per database (server processes and commands share a PostgreSQL store).
     """
-    as_of = as_of or utc_now()
+    with store.exclusive("cycle"):
+        return _cycle(store, playbook, as_of or utc_now(), full)
+
+
+def _cycle(store: Store, playbook: Playbook, as_of: dt.datetime, full: bool) -> CycleReport:
     lifecycle = LifecycleStore(store)
     latest = lifecycle.latest_fact_at()
     if latest is not None and as_of < latest:
@@ -111,7 +114,7 @@ def run_cycle(
     )
 
 
-def _scored_rows(store: DuckDBStore, condition: Any) -> list[dict[str, Any]]:
+def _scored_rows(store: Store, condition: Any) -> list[dict[str, Any]]:
     """Scored leads with their lifecycle state, those for which ``condition`` holds."""
     joined = scores_with_state(store)
     return joined.filter(condition(joined)).to_pyarrow().to_pylist()
@@ -135,7 +138,7 @@ def _wants_to_move(table: Any, flags: list[str], as_of: dt.datetime) -> Any:
 
 
 def _move_by_rules(
-    store: DuckDBStore, lifecycle: LifecycleStore, playbook: Playbook, as_of: dt.datetime
+    store: Store, lifecycle: LifecycleStore, playbook: Playbook, as_of: dt.datetime
 ) -> list[TransitionFact]:
     flags = _flags(playbook)
     facts: list[Fact] = []
@@ -158,7 +161,7 @@ def _move_by_rules(
 
 
 def _route_unassigned(
-    store: DuckDBStore, lifecycle: LifecycleStore, playbook: Playbook, as_of: dt.datetime
+    store: Store, lifecycle: LifecycleStore, playbook: Playbook, as_of: dt.datetime
 ) -> list[AssignmentFact]:
     if not playbook.model.routing:
         return []
@@ -243,7 +246,7 @@ def _routing_move(
     return checked_move(table, lead, target, Cause.ROUTING, detail, SYSTEM_ACTOR, as_of, playbook.version, moment)
 
 
-def check_slas(store: DuckDBStore, lifecycle: LifecycleStore, playbook: Playbook, as_of: dt.datetime) -> int:
+def check_slas(store: Store, lifecycle: LifecycleStore, playbook: Playbook, as_of: dt.datetime) -> int:
     """Step 4 alone: record a breach for every lead awaiting acceptance past its deadline, and
     act on it; the number of breaches. Cheap (no scoring), so it can run between cycles."""
     if not lifecycle.any_overdue(as_of):

@@ -12,7 +12,7 @@ from leadgate.domain.times import UtcTime
 from leadgate.errors import NotFound, UserError
 from leadgate.lifecycle.notifications import payload_of
 from leadgate.service.delivery import DeliverySettings, waiting_reason
-from leadgate.store.duckdb_store import DuckDBStore
+from leadgate.store.base import Store
 from leadgate.store.outbox_store import OutboxEntry, OutboxStore
 
 
@@ -42,7 +42,7 @@ class Retried(BaseModel):
 
 
 def notification_items(
-    store: DuckDBStore, statuses: Sequence[str], settings: DeliverySettings, limit: int | None = None
+    store: Store, statuses: Sequence[str], settings: DeliverySettings, limit: int | None = None
 ) -> list[NotificationItem]:
     """The outbox's notices with these statuses, the earliest first."""
     return [item_of(entry, settings) for entry in OutboxStore(store).entries(statuses, limit)]
@@ -68,7 +68,7 @@ def item_of(entry: OutboxEntry, settings: DeliverySettings) -> NotificationItem:
     )
 
 
-def retry_dead(store: DuckDBStore, notification_ids: Sequence[str] | None, now: dt.datetime) -> Retried:
+def retry_dead(store: Store, notification_ids: Sequence[str] | None, now: dt.datetime) -> Retried:
     """Put dead notices back in the queue (every dead one when ``notification_ids`` is None).
 
     A notice that does not exist is :class:`NotFound`; one that is not dead (pending: it is on

@@ -18,11 +18,11 @@ from leadgate.lifecycle.facts import DecisionFact, Fact, LeadState, apply
 from leadgate.lifecycle.machine import transitions_of
 from leadgate.playbook.compiled import Playbook
 from leadgate.service.moments import moment_of, score_row
-from leadgate.store.duckdb_store import DuckDBStore
+from leadgate.store.base import Store
 from leadgate.store.lifecycle_store import LifecycleStore
 
 
-def lead_key_of(store: DuckDBStore, lead_id: str) -> int:
+def lead_key_of(store: Store, lead_id: str) -> int:
     """The key of a lead id, or :class:`NotFound`."""
     lead_key = store.lead_key_of(lead_id)
     if lead_key is None:
@@ -30,7 +30,7 @@ def lead_key_of(store: DuckDBStore, lead_id: str) -> int:
     return lead_key
 
 
-def context_for(store: DuckDBStore, playbook: Playbook, lead_key: int) -> Context:
+def context_for(store: Store, playbook: Playbook, lead_key: int) -> Context:
     """What a decision on this lead is checked against, with the lead's latest score."""
     model = playbook.model
     return Context(
@@ -42,7 +42,7 @@ def context_for(store: DuckDBStore, playbook: Playbook, lead_key: int) -> Contex
     )
 
 
-def apply_decision(store: DuckDBStore, playbook: Playbook, decision: Decision) -> LeadState:
+def apply_decision(store: Store, playbook: Playbook, decision: Decision) -> LeadState:
     """Check and record one decision; the lead's new state."""
     if decision.actor == IMPORT_ACTOR:
         raise DecisionRefused(f"{IMPORT_ACTOR!r} is the name of CRM imports; decide as a rep of the playbook's teams")
@@ -61,7 +61,7 @@ class OutcomesApplied:
     already_recorded: int  # rows the store already had (an export imported again changes nothing)
 
 
-def apply_outcomes(store: DuckDBStore, playbook: Playbook, rows: Sequence[OutcomeRow], source: str) -> OutcomesApplied:
+def apply_outcomes(store: Store, playbook: Playbook, rows: Sequence[OutcomeRow], source: str) -> OutcomesApplied:
     """Record CRM outcomes (opportunity, won, lost) all or nothing; every bad row is reported.
 
     A row already recorded (same lead, outcome and moment) is skipped, so importing the same

@@ -17,7 +17,7 @@ from leadgate.domain.times import UtcTime
 from leadgate.playbook.compiled import Playbook
 from leadgate.service.decisions import lead_key_of
 from leadgate.service.scoring import SCORES_TABLE, run_scoring
-from leadgate.store.duckdb_store import DuckDBStore
+from leadgate.store.base import Store
 
 
 class Erasure(BaseModel):
@@ -33,7 +33,7 @@ class Erasure(BaseModel):
     notes: int  # sales notes on their decisions, cleared
 
 
-def erase_person(store: DuckDBStore, playbook: Playbook, lead_id: str, at: dt.datetime) -> Erasure:
+def erase_person(store: Store, playbook: Playbook, lead_id: str, at: dt.datetime) -> Erasure:
     """Erase the person known as ``lead_id`` (:class:`~leadgate.errors.NotFound` if no lead has that id)."""
     lead_key = lead_key_of(store, lead_id)
     tables = store.backend

@@ -14,11 +14,11 @@ from leadgate.scoring.events import EventPlan
 from leadgate.scoring.explain import Explanation, build_explanation
 from leadgate.scoring.snapshots import account_membership
 from leadgate.service.scoring import engagement_restarts
-from leadgate.store.duckdb_store import DuckDBStore
+from leadgate.store.base import Store
 from leadgate.store.lifecycle_store import LifecycleStore
 
 
-def explain_lead(store: DuckDBStore, playbook: Playbook, lead_id: str, as_of: dt.datetime) -> Explanation:
+def explain_lead(store: Store, playbook: Playbook, lead_id: str, as_of: dt.datetime) -> Explanation:
     """The explanation of ``lead_id``'s score as of ``as_of``."""
     facts = store.facts()
     leads = facts.leads()

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from leadgate.domain.times import UtcTime
 from leadgate.lifecycle.facts import SYSTEM_ACTOR, AssignmentFact, BreachFact, DecisionFact, Fact, TransitionFact
 from leadgate.service.decisions import lead_key_of
-from leadgate.store.duckdb_store import DuckDBStore
+from leadgate.store.base import Store
 from leadgate.store.lifecycle_store import LifecycleStore
 
 MAX_EVENTS = 500
@@ -35,7 +35,7 @@ class History(BaseModel):
     entries: list[Entry]
 
 
-def lead_history(store: DuckDBStore, lead_id: str, max_events: int = MAX_EVENTS) -> History:
+def lead_history(store: Store, lead_id: str, max_events: int = MAX_EVENTS) -> History:
     """Events (the latest ``max_events``), transitions with the score at that moment,
     assignments, decisions and SLA breaches, oldest first."""
     lead_key = lead_key_of(store, lead_id)
@@ -61,7 +61,7 @@ def lead_history(store: DuckDBStore, lead_id: str, max_events: int = MAX_EVENTS)
     )
 
 
-def richest_story(store: DuckDBStore) -> str | None:
+def richest_story(store: Store) -> str | None:
     """The lead whose story has the most moves, a won one first (for tours and demos)."""
     return LifecycleStore(store).lead_with_most_moves()
 

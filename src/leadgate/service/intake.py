@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from leadgate.errors import StoreError
 from leadgate.ingest.rows import Row
 from leadgate.ingest.staging import buffer_rows, empty_buffers, stage_buffers
-from leadgate.store.duckdb_store import BatchResult, DuckDBStore
+from leadgate.store.base import BatchResult, Store
 
 MAX_ROWS_PER_COMMIT = 50_000
 
@@ -35,7 +35,7 @@ class _Submission:
 class Intake:
     """One writer thread committing submitted rows in groups (see the module docstring)."""
 
-    def __init__(self, store: DuckDBStore, on_commit: Callable[[BatchResult], None] | None = None) -> None:
+    def __init__(self, store: Store, on_commit: Callable[[BatchResult], None] | None = None) -> None:
         self.store = store
         self.on_commit = on_commit
         self._waiting: queue.Queue[_Submission | None] = queue.Queue()

@@ -17,7 +17,7 @@ from typing import Literal, get_args
 from leadgate.errors import Forbidden, NotFound, UserError
 from leadgate.lifecycle.decisions import known_reps
 from leadgate.playbook.model import PlaybookModel
-from leadgate.store.duckdb_store import DuckDBStore
+from leadgate.store.base import Store
 from leadgate.store.keys_store import KeyRecord, KeysStore
 
 Role = Literal["ingest", "sales", "manager", "marketing", "admin"]
@@ -60,7 +60,7 @@ def hash_key(key: str) -> str:
 
 
 def create_key(
-    store: DuckDBStore, playbook: PlaybookModel, role: str, user: str | None, team: str | None, now: dt.datetime
+    store: Store, playbook: PlaybookModel, role: str, user: str | None, team: str | None, now: dt.datetime
 ) -> tuple[str, KeyRecord]:
     """A new key (shown once) and its record; sales and manager keys name a rep of the playbook."""
     if role not in ROLES:
@@ -100,6 +100,6 @@ def principal_of(record: KeyRecord, playbook: PlaybookModel) -> Principal:
     )
 
 
-def revoke_key(store: DuckDBStore, key_id: str, now: dt.datetime) -> None:
+def revoke_key(store: Store, key_id: str, now: dt.datetime) -> None:
     if not KeysStore(store).revoke(key_id, now):
         raise NotFound(f"no live key with the id {key_id!r} (see 'leadgate keys list')")

@@ -22,7 +22,7 @@ from leadgate.domain.times import UtcTime
 from leadgate.service.keys import Principal
 from leadgate.service.moments import scores_with_state
 from leadgate.service.scoring import SCORES_TABLE, last_scored_at
-from leadgate.store.duckdb_store import DuckDBStore
+from leadgate.store.base import Store
 
 LeadSort = Literal["score", "fit", "engagement", "since"]
 SortOrder = Literal["asc", "desc"]
@@ -72,7 +72,7 @@ class Listing:
 
 
 def list_leads(
-    store: DuckDBStore,
+    store: Store,
     reach: Principal,
     filters: LeadFilters,
     sort: LeadSort = "score",
@@ -97,7 +97,7 @@ def list_leads(
     return Listing([_row(row) for row in rows], next_after, last_scored_at(store))
 
 
-def _leads(store: DuckDBStore, sort: LeadSort) -> ir.Table:
+def _leads(store: Store, sort: LeadSort) -> ir.Table:
     """The listed columns of every scored lead; a lead that never moved is an inquiry with no owner."""
     joined = scores_with_state(store)
     sort_value = joined.since.fill_null(NEVER_MOVED) if sort == "since" else joined[sort]

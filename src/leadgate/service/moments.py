@@ -11,11 +11,11 @@ import orjson
 from leadgate.lifecycle.facts import Moment
 from leadgate.playbook.compiled import Playbook
 from leadgate.service.scoring import SCORES_TABLE
-from leadgate.store.duckdb_store import DuckDBStore
+from leadgate.store.base import Store
 from leadgate.store.schema import LEAD_STATE_TABLE
 
 
-def scores_with_state(store: DuckDBStore) -> ir.Table:
+def scores_with_state(store: Store) -> ir.Table:
     """The latest scored rows, each with its lead's ``lead_state`` columns (null: it never moved)."""
     scores = store.backend.table(SCORES_TABLE)
     state = store.backend.table(LEAD_STATE_TABLE).rename(state_key="lead_key")
@@ -37,7 +37,7 @@ def moment_of(row: dict[str, Any], playbook: Playbook) -> Moment:
     )
 
 
-def score_row(store: DuckDBStore, lead_key: int) -> dict[str, Any]:
+def score_row(store: Store, lead_key: int) -> dict[str, Any]:
     """A lead's latest scored row (empty before its first scoring)."""
     if not store.has_table(SCORES_TABLE):
         return {}

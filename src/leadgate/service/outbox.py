@@ -28,7 +28,7 @@ from leadgate.lifecycle.notifications import notices_of, retry_delay
 from leadgate.playbook.compiled import Playbook
 from leadgate.playbook.model import PlaybookModel
 from leadgate.service.delivery import RETRY_CAP_SECONDS, DeliverySettings, http_client, send
-from leadgate.store.duckdb_store import DuckDBStore
+from leadgate.store.base import Store
 from leadgate.store.outbox_store import OutboxEntry, OutboxStore, Sendable
 
 log = logging.getLogger("leadgate.outbox")
@@ -38,7 +38,7 @@ SENDERS = 4  # notices to different leads or destinations are sent side by side
 IDLE_POLL_SECONDS = 30.0  # without news, look at the outbox this often anyway
 
 
-def collect(store: DuckDBStore, model: PlaybookModel, now: dt.datetime, max_age_hours: float = 0.0) -> int:
+def collect(store: Store, model: PlaybookModel, now: dt.datetime, max_age_hours: float = 0.0) -> int:
     """Queue the notices of the facts recorded since the last collection; how many were queued.
 
     Facts older than ``max_age_hours`` (0: no limit) are passed over: a replayed or
@@ -84,7 +84,7 @@ class Outbox:
     def __init__(
         self,
         settings: DeliverySettings,
-        locked: Callable[[], AbstractContextManager[DuckDBStore]],
+        locked: Callable[[], AbstractContextManager[Store]],
         playbook: Callable[[], Playbook],
         now: Callable[[], dt.datetime] | None = None,
     ) -> None:

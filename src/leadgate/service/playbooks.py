@@ -33,7 +33,7 @@ from leadgate.lifecycle.decisions import Conflict
 from leadgate.playbook.compiled import Playbook
 from leadgate.playbook.diff import Change, diff_playbooks
 from leadgate.playbook.loader import load_playbook, parse_playbook
-from leadgate.store.duckdb_store import DuckDBStore
+from leadgate.store.base import Store
 from leadgate.store.playbook_store import Action, PlaybookStore, VersionRecord
 
 MAX_VERSION = 2**53 - 1  # the largest whole number a JSON client reads exactly (the store takes 2**63 - 1)
@@ -88,7 +88,7 @@ class InForce:
 class PlaybookVersions:
     """The playbook file of a workspace and its history in the workspace's store."""
 
-    def __init__(self, store: DuckDBStore, path: Path) -> None:
+    def __init__(self, store: Store, path: Path) -> None:
         self.store = store
         self.history = PlaybookStore(store)
         self.path = path

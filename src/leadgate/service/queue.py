@@ -15,7 +15,7 @@ from leadgate.routing.business_time import business_minutes_between
 from leadgate.routing.sla import calendar_of
 from leadgate.service.moments import scores_with_state
 from leadgate.service.scoring import SCORES_TABLE
-from leadgate.store.duckdb_store import DuckDBStore
+from leadgate.store.base import Store
 from leadgate.store.lifecycle_store import LifecycleStore
 
 QUEUE_STAGES = ("sal_pending", "sal")
@@ -39,7 +39,7 @@ class QueueItem(BaseModel):
     version: int
 
 
-def rep_queue(store: DuckDBStore, playbook: Playbook, owner: str | None, as_of: dt.datetime) -> list[QueueItem]:
+def rep_queue(store: Store, playbook: Playbook, owner: str | None, as_of: dt.datetime) -> list[QueueItem]:
     """Leads of one owner (or of everyone): those awaiting acceptance first, then the accepted
     ones; best score first within each."""
     if owner is not None:
@@ -50,7 +50,7 @@ def rep_queue(store: DuckDBStore, playbook: Playbook, owner: str | None, as_of: 
     joined = joined.filter(joined.stage.isin(list(QUEUE_STAGES)))
     if owner is not None:
         joined = joined.filter(joined.owner == owner)
-    waiting_first = (joined.stage != "sal_pending").cast("int8")
+    waiting_first = (joined.stage != "sal_pending").ifelse(1, 0)
     rows = joined.order_by([waiting_first, ibis.desc("score"), "lead_id"]).to_pyarrow().to_pylist()
     calendar = calendar_of(playbook.model)
     return [_item(row, playbook, calendar, as_of) for row in rows]

@@ -14,7 +14,7 @@ from leadgate.lifecycle.decisions import known_reps, require_rep
 from leadgate.playbook.compiled import Playbook
 from leadgate.routing.assign import Absence
 from leadgate.routing.sla import local_day
-from leadgate.store.duckdb_store import DuckDBStore
+from leadgate.store.base import Store
 from leadgate.store.lifecycle_store import LifecycleStore
 
 
@@ -27,7 +27,7 @@ class RepView(BaseModel):
     absent_today: bool
 
 
-def rep_views(store: DuckDBStore, playbook: Playbook, now: dt.datetime) -> list[RepView]:
+def rep_views(store: Store, playbook: Playbook, now: dt.datetime) -> list[RepView]:
     """Every rep and manager, with their teams, open leads and absences (today: the playbook's local day)."""
     model = playbook.model
     lifecycle = LifecycleStore(store)
@@ -50,7 +50,7 @@ def rep_views(store: DuckDBStore, playbook: Playbook, now: dt.datetime) -> list[
     return views
 
 
-def mark_away(store: DuckDBStore, playbook: Playbook, absence: Absence, now: dt.datetime) -> None:
+def mark_away(store: Store, playbook: Playbook, absence: Absence, now: dt.datetime) -> None:
     """Record that a rep is away (both days included): routing skips them, they cannot decide."""
     require_rep(playbook.model, absence.rep)
     if absence.end < absence.start:
@@ -58,7 +58,7 @@ def mark_away(store: DuckDBStore, playbook: Playbook, absence: Absence, now: dt.
     LifecycleStore(store).record_absence(absence, now)
 
 
-def mark_back(store: DuckDBStore, playbook: Playbook, rep: str, first_day: dt.date, now: dt.datetime) -> Absence:
+def mark_back(store: Store, playbook: Playbook, rep: str, first_day: dt.date, now: dt.datetime) -> Absence:
     """Cancel the absence of ``rep`` that starts on ``first_day``; the absence cancelled."""
     require_rep(playbook.model, rep)
     lifecycle = LifecycleStore(store)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,9 +26,13 @@ from leadgate.service.keys import Principal, hash_key, principal_of
 from leadgate.service.outbox import Outbox
 from leadgate.service.scoring import utc_now
 from leadgate.service.worker import CycleWorker
-from leadgate.store.duckdb_store import BatchResult, DuckDBStore
+from leadgate.store.base import BatchResult, Store
 from leadgate.store.keys_store import KeysStore
 from leadgate.workspace import Workspace
+
+# A key revoked elsewhere (another server process, ``leadgate keys revoke`` on a shared
+# PostgreSQL database) is refused within this many seconds.
+KEY_RECHECK_SECONDS = 5.0
 
 
 @dataclass
@@ -46,12 +51,12 @@ class Runtime:
 
     def __post_init__(self) -> None:
         delivery = workspace_delivery_settings(self.workspace.settings)  # a bad setting stops the start here
-        self.store: DuckDBStore = self.workspace.open_store()
-        self.facts_store: DuckDBStore = self.workspace.open_store()
+        self.store: Store = self.workspace.open_store()
+        self.facts_store: Store = self.workspace.open_store()
         self.intake = Intake(self.facts_store, on_commit=self._facts_committed)
         self.worker = CycleWorker(self._cycle, self._after_cycle, self.idle_seconds)
         self._playbook = _PlaybookCache(self.workspace.playbook_path)
-        self._principals: dict[str, Principal] = {}
+        self._principals: dict[str, tuple[Principal, float]] = {}  # key hash -> (who, when it was read)
         self.outbox = Outbox(delivery, self.locked, self.playbook)
         self.after_cycle.append(self.outbox.collect)
 
@@ -69,7 +74,7 @@ class Runtime:
         self.store.close()
 
     @contextmanager
-    def locked(self) -> Iterator[DuckDBStore]:
+    def locked(self) -> Iterator[Store]:
         """The lifecycle connection, for one thread at a time."""
         with self.lock:
             yield self.store
@@ -88,14 +93,15 @@ class Runtime:
     def principal(self, key: str) -> Principal:
         """Who a key is, or :class:`NotAuthenticated`."""
         key_hash = hash_key(key)
-        found = self._principals.get(key_hash)
-        if found is None:
+        found, checked = self._principals.get(key_hash, (None, 0.0))
+        if found is None or time.monotonic() - checked > KEY_RECHECK_SECONDS:
             playbook = self.playbook()
             with self.locked() as store:
                 record = KeysStore(store).by_hash(key_hash)
             if record is None:
                 raise NotAuthenticated("this API key is not valid (unknown or revoked)")
-            found = self._principals[key_hash] = principal_of(record, playbook.model)
+            found = principal_of(record, playbook.model)
+            self._principals[key_hash] = (found, time.monotonic())
         return found
 
     def forget_keys(self) -> None:

@@ -20,7 +20,7 @@ import pyarrow as pa
 from leadgate.playbook.compiled import Playbook
 from leadgate.scoring.engine import score_leads
 from leadgate.scoring.snapshots import account_membership
-from leadgate.store.duckdb_store import DuckDBStore
+from leadgate.store.base import Store
 from leadgate.store.facts import Facts
 from leadgate.store.schema import LEAD_STATE_TABLE
 
@@ -43,7 +43,7 @@ def utc_now() -> dt.datetime:
 
 
 def run_scoring(
-    store: DuckDBStore,
+    store: Store,
     playbook: Playbook,
     as_of: dt.datetime | None = None,
     incremental: bool = False,
@@ -55,9 +55,15 @@ def run_scoring(
     (:func:`engagement_restarts`); such a lead counts as touched for an incremental run.
     An incremental run as of a moment before the last run's is run in full: the stored
     scores belong to a later moment. ``also`` names leads an incremental run rescores even
-    if no new fact touched them.
+    if no new fact touched them. One run at a time per database (a cycle's run included).
     """
-    as_of = as_of or utc_now()
+    with store.exclusive("cycle"):
+        return _run_scoring(store, playbook, as_of or utc_now(), incremental, also)
+
+
+def _run_scoring(
+    store: Store, playbook: Playbook, as_of: dt.datetime, incremental: bool, also: Sequence[int]
+) -> ScoringRun:
     started = time.perf_counter()
     # Read first: a restart or a batch committed meanwhile (the server's intake commits on its
     # own connection while a cycle runs) is rescored by the next run, never skipped.
@@ -84,7 +90,7 @@ def run_scoring(
     else:
         kind = "full"
         scores = score_leads(store.facts(), playbook, as_of, engagement_since=engagement_since)
-        many = store.count("person_keys") >= FUSED_FROM_PERSON_IDS  # see DuckDBStore.sql
+        many = store.count("person_keys") >= FUSED_FROM_PERSON_IDS  # see Store.sql
         store.replace_table(SCORES_TABLE, stamped(scores, playbook, as_of), fuse_selects=many)
         scored = store.count(SCORES_TABLE)
     seconds = time.perf_counter() - started
@@ -106,7 +112,7 @@ def run_scoring(
 
 
 def _rescore(
-    store: DuckDBStore,
+    store: Store,
     playbook: Playbook,
     as_of: dt.datetime,
     since_batch: int,
@@ -132,7 +138,7 @@ def _rescore(
     return int(keys.count().to_pyarrow().as_py())
 
 
-def engagement_restarts(store: DuckDBStore) -> ir.Table | None:
+def engagement_restarts(store: Store) -> ir.Table | None:
     """``(lead_key, since)`` of recycled leads whose engagement restarted (None when there is none)."""
     state = store.backend.table(LEAD_STATE_TABLE)
     restarted = state.filter(state.engagement_since.notnull()).select(state.lead_key, since=state.engagement_since)
@@ -181,7 +187,7 @@ def members_of(facts: Facts, accounts: ir.Table, as_of: dt.datetime) -> ir.Table
     return membership.filter(membership.account_id.isin(accounts.account_id)).select("lead_key")
 
 
-def last_scored_at(store: DuckDBStore) -> dt.datetime | None:
+def last_scored_at(store: Store) -> dt.datetime | None:
     """The as-of time of the latest scoring run (None before the first)."""
     last = store.last_scoring_run()
     return last["as_of"] if last else None  # type: ignore[return-value]

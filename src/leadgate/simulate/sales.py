@@ -37,7 +37,7 @@ from leadgate.service.reps import mark_away
 from leadgate.service.scoring import SCORES_TABLE
 from leadgate.simulate.summary import Progress
 from leadgate.simulate.to_store import TRUTH_TABLE
-from leadgate.store.duckdb_store import DuckDBStore
+from leadgate.store.base import Store
 from leadgate.store.lifecycle_store import LifecycleStore
 
 SOURCE = "simulation"
@@ -142,7 +142,7 @@ class _Step:
 class _Play:
     """The timeline of one play: cycles, SLA checks and decisions, in time order."""
 
-    def __init__(self, store: DuckDBStore, playbook: Playbook, seed: int, start: dt.datetime, end: dt.datetime) -> None:
+    def __init__(self, store: Store, playbook: Playbook, seed: int, start: dt.datetime, end: dt.datetime) -> None:
         self.store = store
         self.playbook = playbook
         self.lifecycle = LifecycleStore(store)
@@ -309,7 +309,7 @@ class _Play:
 
 
 def play_sales(
-    store: DuckDBStore,
+    store: Store,
     playbook: Playbook,
     seed: int,
     start: dt.datetime,
@@ -349,7 +349,7 @@ def _mornings(calendar: BusinessCalendar, start: dt.datetime, end: dt.datetime) 
             yield opens
 
 
-def _read_truth(store: DuckDBStore) -> dict[str, _Truth]:
+def _read_truth(store: Store) -> dict[str, _Truth]:
     rows = store.backend.table(TRUTH_TABLE).to_pyarrow().to_pylist()
     return {
         row["lead_id"]: _Truth(row["propensity"], row["sql_at"], row["outcome"], row["outcome_at"], row["account_id"])

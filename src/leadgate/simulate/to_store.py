@@ -19,7 +19,7 @@ from leadgate.simulate.history import History, build_history
 from leadgate.simulate.profiles import account_profiles
 from leadgate.simulate.summary import Progress, SimulationSummary, Tally
 from leadgate.simulate.truth import ground_truth
-from leadgate.store.duckdb_store import STAGED_COLUMNS, DuckDBStore
+from leadgate.store.base import STAGED_COLUMNS, Store
 
 TRUTH_TABLE = "simulation_truth"
 STAGE_ROWS = 500_000
@@ -29,7 +29,7 @@ _ORDER_COLUMN = {"events": "line", "traits": "seq", "identities": "seq"}
 class _Stager:
     """Stages tables in chunks, numbering the rows of each staging table in order."""
 
-    def __init__(self, store: DuckDBStore) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
         self.staged = dict.fromkeys(STAGED_COLUMNS, 0)
 
@@ -51,7 +51,7 @@ class _Stager:
 
 
 def simulate_into_store(
-    store: DuckDBStore,
+    store: Store,
     leads: int,
     days: int,
     seed: int,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from leadgate.store.duckdb_store import DuckDBStore
+from leadgate.store.base import Store
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ _COLUMNS = "key_id, role, user_name, team, created_at, revoked_at"
 
 
 class KeysStore:
-    def __init__(self, store: DuckDBStore) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
 
     def add(self, record: KeyRecord, key_hash: str) -> None:

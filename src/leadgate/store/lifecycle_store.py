@@ -1,10 +1,12 @@
-"""The hand-off's facts in DuckDB: append them with the lead states they lead to, atomically.
+"""The hand-off's facts in a store: append them with the lead states they lead to, atomically.
 
 :meth:`LifecycleStore.record` is the only writer. In one transaction it reads the states of
 the leads concerned, checks the versions the caller saw (a stale view is a
 :class:`~leadgate.lifecycle.decisions.Conflict`), appends the facts and writes the new states.
 Two transactions that change one lead at once collide in DuckDB; the loser gets a Conflict,
-so exactly one decision wins. Facts about different leads never collide.
+so exactly one decision wins. Facts about different leads never collide. On PostgreSQL the
+writers of every process take turns (:meth:`~leadgate.store.base.Store.lock_lifecycle`), so a
+stale view is caught by the version check.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import fields
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 
 from leadgate.domain.stages import Stage
@@ -32,7 +33,7 @@ from leadgate.lifecycle.facts import (
 )
 from leadgate.lifecycle.machine import Cause
 from leadgate.routing.assign import Absence
-from leadgate.store.duckdb_store import DuckDBStore
+from leadgate.store.base import Store
 from leadgate.store.schema import ARROW_TYPES, DERIVED_TABLES, LEAD_STATE_TABLE, LIFECYCLE_TABLES
 
 TABLE_OF: dict[type, tuple[str, str]] = {
@@ -45,9 +46,9 @@ _STATE_COLUMNS = list(DERIVED_TABLES[LEAD_STATE_TABLE])
 
 
 class LifecycleStore:
-    """Lifecycle facts and lead states of one DuckDB store."""
+    """Lifecycle facts and lead states of one store."""
 
-    def __init__(self, store: DuckDBStore) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
         if store.lead_states_to_rebuild:  # an upgrade changed the table's shape: fold the facts again
             store.lead_states_to_rebuild = False
@@ -80,7 +81,7 @@ class LifecycleStore:
         row = self.store._one(
             """SELECT max(latest) FROM (SELECT max("at") AS latest FROM transitions
                UNION ALL SELECT max("at") FROM assignments UNION ALL SELECT max("at") FROM decisions
-               UNION ALL SELECT max("at") FROM sla_breaches)"""
+               UNION ALL SELECT max("at") FROM sla_breaches) AS latest_times"""
         )
         return row[0] if row else None
 
@@ -96,10 +97,7 @@ class LifecycleStore:
         return self.states([lead_key]).get(lead_key, LeadState(lead_key))
 
     def _rows_for_keys(self, table: str, columns: list[str], keys: list[int]) -> list[tuple[Any, ...]]:
-        with self.store.registered("wanted_keys", _keys_table(keys)):
-            return self.store._run(
-                f"SELECT {', '.join('t.' + c for c in columns)} FROM {table} t SEMI JOIN wanted_keys w USING (lead_key)"
-            )
+        return self.store.rows_for_keys(table, columns, keys)
 
     def facts_of(self, lead_key: int) -> list[Fact]:
         """A lead's lifecycle facts in the order they were recorded."""
@@ -132,6 +130,7 @@ class LifecycleStore:
         keys = sorted({fact.lead_key for fact in facts})
         try:
             with self.store.transaction():
+                self.store.lock_lifecycle()
                 current = self._states_or_new(keys)
                 for key, version in (expected or {}).items():
                     if current[key].version != version:
@@ -145,7 +144,7 @@ class LifecycleStore:
                 self._append(facts)
                 self._write_states([states[key] for key in keys])
         except StoreError as exc:
-            if isinstance(exc.__cause__, duckdb.TransactionException):
+            if self.store.is_write_conflict(exc.__cause__):
                 raise Conflict("someone else acted on this lead at the same moment; look again") from None
             raise
         finally:
@@ -157,7 +156,7 @@ class LifecycleStore:
         return {key: found.get(key, LeadState(key)) for key in keys}
 
     def _append(self, facts: Sequence[Fact]) -> None:
-        seqs = iter(row[0] for row in self.store._run(f"SELECT nextval('lifecycle_seq') FROM range({len(facts)})"))
+        seqs = iter(self.store.next_seqs(len(facts)))
         by_table: dict[str, list[dict[str, Any]]] = {}
         for fact in facts:
             table, letter = TABLE_OF[type(fact)]
@@ -170,13 +169,10 @@ class LifecycleStore:
         columns = LIFECYCLE_TABLES[table] if table in LIFECYCLE_TABLES else DERIVED_TABLES[table]
         schema = pa.schema([(name, ARROW_TYPES[kind]) for name, kind in columns.items()])
         data = pa.table({name: [row.get(name) for row in rows] for name in columns}, schema=schema)
-        with self.store.registered("new_rows", data):
-            self.store._run(f"INSERT INTO {table} SELECT * FROM new_rows")
+        self.store.append_rows(table, data)
 
     def _write_states(self, states: list[LeadState]) -> None:
-        keys = [state.lead_key for state in states]
-        with self.store.registered("changed_keys", _keys_table(keys)):
-            self.store._run("DELETE FROM lead_state WHERE lead_key IN (SELECT lead_key FROM changed_keys)")
+        self.store.delete_keys(LEAD_STATE_TABLE, [state.lead_key for state in states])
         self._insert(LEAD_STATE_TABLE, [_state_row(state) for state in states])
 
     def rebuild_states(self) -> int:
@@ -185,6 +181,7 @@ class LifecycleStore:
 
         states = [fold(key, facts) for key, facts in self.facts_by_lead().items()]
         with self.store.transaction():
+            self.store.lock_lifecycle()
             self.store._run("DELETE FROM lead_state")
             if states:
                 self._insert(LEAD_STATE_TABLE, [_state_row(state) for state in states])
@@ -194,13 +191,16 @@ class LifecycleStore:
     def absences(self) -> list[Absence]:
         """Absences in force: for each rep and dates, the latest fact says (a cancellation, or a new entry)."""
         rows = self.store._run(
-            """SELECT rep, start_date, end_date FROM absences GROUP BY rep, start_date, end_date
-               HAVING arg_max(cancelled, CAST(substr(fact_id, 2) AS BIGINT)) IS NOT TRUE ORDER BY rep, start_date"""
+            """SELECT rep, start_date, end_date FROM (
+                   SELECT rep, start_date, end_date, cancelled, row_number() OVER (
+                       PARTITION BY rep, start_date, end_date ORDER BY CAST(substr(fact_id, 2) AS BIGINT) DESC) AS latest
+                   FROM absences WHERE cancelled IS NOT NULL) AS facts
+               WHERE latest = 1 AND cancelled IS NOT TRUE ORDER BY rep, start_date"""
         )
         return [Absence(rep, start, end) for rep, start, end in rows]
 
     def record_absence(self, absence: Absence, at: dt.datetime, cancelled: bool = False) -> None:
-        seq = self.store._run("SELECT nextval('lifecycle_seq')")[0][0]
+        seq = self.store.next_seqs(1)[0]
         self._insert(
             "absences",
             [
@@ -224,7 +224,10 @@ class LifecycleStore:
 
     def last_assigned_by_team(self, method: str) -> dict[str, str]:
         rows = self.store._run(
-            "SELECT team, arg_max(owner, seq) FROM assignments WHERE method = ? AND team IS NOT NULL GROUP BY team",
+            """SELECT team, owner FROM (
+                   SELECT team, owner, row_number() OVER (PARTITION BY team ORDER BY seq DESC) AS latest
+                   FROM assignments WHERE method = ? AND team IS NOT NULL AND owner IS NOT NULL) AS latest_assignments
+               WHERE latest = 1""",
             [method],
         )
         return {team: owner for team, owner in rows}
@@ -238,10 +241,6 @@ class LifecycleStore:
         for team, owner, count in rows:
             counts.setdefault(team, {})[owner] = int(count)
         return counts
-
-
-def _keys_table(keys: list[int]) -> pa.Table:
-    return pa.table({"lead_key": pa.array(keys, pa.int64())})
 
 
 def _quoted(names: Iterable[str]) -> str:

@@ -1,4 +1,4 @@
-"""The outbox in DuckDB: notices waiting to be sent, sent, or dead, and the collection cursor.
+"""The outbox in the store: notices waiting to be sent, sent, or dead, and the collection cursor.
 
 The cursor (``outbox_seq`` in ``meta``) is the last lifecycle ``seq`` collected. A collection
 reads the facts after it, adds their notices and moves it on in one transaction (see
@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from leadgate.lifecycle.facts import AssignmentFact, BreachFact, TransitionFact
 from leadgate.lifecycle.notifications import Notice, RecordedFact
-from leadgate.store.duckdb_store import DuckDBStore
+from leadgate.store.base import Store
 from leadgate.store.lifecycle_store import TABLE_OF, _fact
 from leadgate.store.schema import ARROW_TYPES, SERVICE_TABLES
 
@@ -33,7 +33,7 @@ _NOTIFYING_FACTS = (TransitionFact, AssignmentFact, BreachFact)  # decisions not
 # rule, an assignment or a breach when a rule listens to them, recent enough.
 _LEADS_TO_NOTIFY = """
 SELECT lead_key FROM transitions
- WHERE seq > $since AND seq <= $top AND "at" >= $not_before AND list_contains(CAST($stages AS VARCHAR[]), target)
+ WHERE seq > $since AND seq <= $top AND "at" >= $not_before AND target IN (SELECT stage FROM notify_stages)
 UNION SELECT lead_key FROM assignments WHERE $assigned AND seq > $since AND seq <= $top AND "at" >= $not_before
 UNION SELECT lead_key FROM sla_breaches WHERE $breached AND seq > $since AND seq <= $top AND "at" >= $not_before
 """
@@ -43,13 +43,15 @@ UNION SELECT lead_key FROM sla_breaches WHERE $breached AND seq > $since AND seq
 # can send count ($webhooks, $emails, and $rep_names for e-mails to a rep's name).
 _HEADS = """
 SELECT * FROM (
-    SELECT * FROM outbox WHERE status = 'pending'
-    QUALIFY row_number() OVER (PARTITION BY lead_key, channel, destination ORDER BY seq, "rule") = 1
-) WHERE (channel = 'webhook' AND $webhooks)
-     OR (channel = 'email' AND $emails AND (contains(destination, '@') OR $rep_names))
+    SELECT *, row_number() OVER (PARTITION BY lead_key, channel, destination ORDER BY seq, "rule") AS place
+    FROM outbox WHERE status = 'pending'
+) AS pending WHERE place = 1 AND (
+    (channel = 'webhook' AND $webhooks) OR (channel = 'email' AND $emails AND (destination LIKE '%@%' OR $rep_names)))
 """
-_DUE_HEADS = f'SELECT {_SELECT} FROM ({_HEADS}) WHERE next_attempt_at <= $now ORDER BY seq, "rule" LIMIT $limit'
-_NEXT_HEAD_DUE = f"SELECT min(next_attempt_at) FROM ({_HEADS})"
+_DUE_HEADS = (
+    f'SELECT {_SELECT} FROM ({_HEADS}) AS heads WHERE next_attempt_at <= $now ORDER BY seq, "rule" LIMIT $limit'
+)
+_NEXT_HEAD_DUE = f"SELECT min(next_attempt_at) FROM ({_HEADS}) AS heads"
 
 
 @dataclass(frozen=True)
@@ -82,9 +84,9 @@ class OutboxEntry:
 
 
 class OutboxStore:
-    """The ``outbox`` table and its cursor in one DuckDB store."""
+    """The ``outbox`` table and its cursor in one store (DuckDB or PostgreSQL: portable SQL)."""
 
-    def __init__(self, store: DuckDBStore) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
 
     # -- collecting ------------------------------------------------------------------------
@@ -99,7 +101,7 @@ class OutboxStore:
     def top_seq(self) -> int:
         """The latest seq of a fact that can notify (0: none yet)."""
         tables = " UNION ALL ".join(f"SELECT max(seq) AS seq FROM {TABLE_OF[kind][0]}" for kind in _NOTIFYING_FACTS)
-        row = self.store._one(f"SELECT coalesce(max(seq), 0) FROM ({tables})")
+        row = self.store._one(f"SELECT coalesce(max(seq), 0) FROM ({tables}) AS tops")
         return int(row[0]) if row else 0
 
     def histories(
@@ -115,12 +117,12 @@ class OutboxStore:
         parameters = {
             "since": since,
             "top": top,
-            "stages": list(stages),
             "assigned": assigned,
             "breached": breached,
             "not_before": not_before,
         }
-        keys = [row[0] for row in self.store._run(_LEADS_TO_NOTIFY, parameters)]
+        with self.store.registered("notify_stages", pa.table({"stage": pa.array(list(stages), pa.string())})):
+            keys = [row[0] for row in self.store._run(_LEADS_TO_NOTIFY, parameters)]
         found: dict[int, list[RecordedFact]] = {}
         if not keys:
             return found
@@ -130,8 +132,8 @@ class OutboxStore:
                 names = [field.name for field in fields(kind)]
                 quoted = ", ".join(f't."{name}"' for name in names)
                 rows = self.store._run(
-                    f"SELECT t.seq, t.fact_id, {quoted} FROM {table} t SEMI JOIN notify_keys k USING (lead_key) "
-                    "WHERE t.seq <= ?",
+                    f"SELECT t.seq, t.fact_id, {quoted} FROM {table} t "
+                    "WHERE t.lead_key IN (SELECT lead_key FROM notify_keys) AND t.seq <= ?",
                     [top],
                 )
                 for seq, fact_id, *values in rows:
@@ -146,8 +148,8 @@ class OutboxStore:
             return {}
         with self.store.registered("notify_keys", pa.table({"lead_key": pa.array(keys, pa.int64())})):
             rows = self.store._run(
-                "SELECT p.lead_key, p.id_value FROM person_keys p SEMI JOIN notify_keys k USING (lead_key) "
-                "WHERE p.id_kind = 'user' AND p.first_key = p.lead_key"
+                "SELECT p.lead_key, p.id_value FROM person_keys p WHERE p.lead_key IN (SELECT lead_key FROM notify_keys) "
+                "AND p.id_kind = 'user' AND p.first_key = p.lead_key"
             )
         return {int(key): str(value) for key, value in rows}
 
@@ -198,10 +200,14 @@ class OutboxStore:
     # -- reading and retrying --------------------------------------------------------------
     def entries(self, statuses: Sequence[str], limit: int | None = None) -> list[OutboxEntry]:
         """Notices with these statuses, the earliest first."""
-        statement = f'SELECT {_SELECT} FROM outbox WHERE list_contains(?::VARCHAR[], status) ORDER BY seq, "rule"'
+        unknown = set(statuses) - set(STATUSES)
+        if unknown:
+            raise ValueError(f"unknown outbox statuses: {sorted(unknown)}")
+        listed = ", ".join(f"'{status}'" for status in statuses) or "NULL"
+        statement = f'SELECT {_SELECT} FROM outbox WHERE status IN ({listed}) ORDER BY seq, "rule"'
         if limit is not None:
             statement += f" LIMIT {int(limit)}"
-        return [_entry(row) for row in self.store._run(statement, [list(statuses)])]
+        return [_entry(row) for row in self.store._run(statement)]
 
     def entry(self, notification_id: str) -> OutboxEntry | None:
         row = self.store._one(f"SELECT {_SELECT} FROM outbox WHERE notification_id = ?", [notification_id])
@@ -216,11 +222,15 @@ class OutboxStore:
         """Dead notices back in the queue, due now, with every attempt again; returns how many."""
         if not notification_ids:
             return 0
-        rows = self.store._run(
-            """UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ?
-               WHERE status = 'dead' AND list_contains(?::VARCHAR[], notification_id) RETURNING notification_id""",
-            [now, list(notification_ids)],
-        )
+        with self.store.registered(
+            "retry_ids", pa.table({"notification_id": pa.array(list(notification_ids), pa.string())})
+        ):
+            rows = self.store._run(
+                """UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ?
+                   WHERE status = 'dead' AND notification_id IN (SELECT notification_id FROM retry_ids)
+                   RETURNING notification_id""",
+                [now],
+            )
         return len(rows)
 
     def dead_ids(self) -> list[str]:

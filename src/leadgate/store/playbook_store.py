@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
-from leadgate.store.duckdb_store import DuckDBStore
+from leadgate.store.base import Store
 
 Action = Literal["initial", "edited", "publish", "rollback"]
 
@@ -35,7 +35,7 @@ _COLUMNS = "seq, version, name, digest, text, published_at, published_by, action
 
 
 class PlaybookStore:
-    def __init__(self, store: DuckDBStore) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
 
     def add(
