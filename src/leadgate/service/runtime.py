@@ -125,7 +125,9 @@ class Runtime:
 
     def _cycle(self) -> CycleReport:
         playbook = self.playbook()
-        with self.locked() as store:
+        # the moment is read once this process's turn has come: a cycle that waited for another
+        # process's must see the facts committed meanwhile as past, not future
+        with self.locked() as store, store.exclusive("cycle"):
             return run_cycle(store, playbook, self.now())
 
     def _after_cycle(self) -> None:

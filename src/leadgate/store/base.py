@@ -128,7 +128,8 @@ class Store(ABC):
         return False
 
     def exclusive(self, name: str) -> AbstractContextManager[None]:
-        """One process at a time in the block (several server processes share a PostgreSQL store)."""
+        """One process at a time in the block (several server processes share a PostgreSQL store);
+        re-entrant: a block inside another of the same name on the same store does not wait."""
         return nullcontext()
 
     # -- schema ----------------------------------------------------------------------------
