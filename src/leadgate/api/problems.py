@@ -71,6 +71,7 @@ HTTP_CODES = {
     415: ("unsupported_media_type", "Unsupported media type"),
 }
 
+
 def problem_doc(description: str) -> dict[str, Any]:
     """An OpenAPI response: a problem document, under its own media type."""
     return {
