@@ -7,7 +7,7 @@ BASE   := $(VENV)/.installed-base-$(HASH)
 FULL   := $(VENV)/.installed-test-$(HASH)
 DEMO   ?= demo-workspace
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo test lint typecheck unit bench bench-service clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ unit: $(FULL)
 
 bench: $(FULL)
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/service.py
+
+# The HTTP service alone: sustained ingestion, request latency, memory, event to assignment.
+bench-service: $(FULL)
+	$(BIN)/python bench/service.py
 
 clean:
 	rm -rf $(VENV) $(DEMO) bench-workspace .pytest_cache .mypy_cache .ruff_cache .hypothesis

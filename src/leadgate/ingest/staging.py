@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
+from operator import attrgetter
 from typing import Any
 
 import pyarrow as pa
@@ -52,14 +53,14 @@ def stage_buffers(store: Store, buffers: dict[str, list[Numbered]]) -> None:
 
 
 def _to_arrow(table: str, numbered: list[Numbered]) -> pa.Table:
+    """The rows as one Arrow table, built column by column (a few microseconds a row: the HTTP
+    intake does this while requests wait for their commit)."""
     columns = STAGED_COLUMNS[table]
-    data: dict[str, list[Any]] = {name: [] for name in columns}
     row_fields = {item.name for item in fields(numbered[0].row)}
-    for item in numbered:
-        for name in columns:
-            if name in row_fields:
-                data[name].append(getattr(item.row, name))
-            else:  # line (events) or seq (traits, identities): the row's place in the input
-                data[name].append(item.line)
-    schema = pa.schema([(name, ARROW_TYPES[kind]) for name, kind in columns.items()])
-    return pa.table(data, schema=schema)
+    from_rows = [name for name in columns if name in row_fields]
+    values = attrgetter(*from_rows)
+    by_column = zip(*(values(item.row) for item in numbered), strict=True)
+    data: dict[str, Sequence[Any]] = dict(zip(from_rows, by_column, strict=True))
+    lines = [item.line for item in numbered]  # line (events) or seq (traits, identities): the place in the input
+    arrays = [pa.array(data.get(name, lines), type=ARROW_TYPES[kind]) for name, kind in columns.items()]
+    return pa.Table.from_arrays(arrays, schema=pa.schema([(name, ARROW_TYPES[kind]) for name, kind in columns.items()]))

@@ -1,0 +1,289 @@
+"""`make bench-service`: the HTTP service under a sustained load of Segment batches.
+
+    python bench/service.py [--duration 60] [--clients 4] [--in-flight 1] [--leads 100000] [--json]
+
+Starts ``leadgate serve`` on a fresh workspace (the example playbook) in its own process.
+``--clients`` client processes each keep ``--in-flight`` requests going, every one a
+``/v1/batch`` of 100 messages (a Segment-like mix of page, track, identify and group messages
+over ``--leads`` leads), for ``--duration`` seconds. Meanwhile a probe process sends, every
+second, a demo request from a new lead whose fit qualifies it at once, and reads the leads
+awaiting acceptance (``GET /v1/leads``) every 0.2 s until the lead shows an owner: the
+event-to-assignment latency, as a reader sees it (the cycle that assigns a lead also queues its
+notification). It does not poll ``GET /v1/leads/{id}``: that explains the lead's score, which
+costs up to a second a call, under the lock the cycles need. The server's resident memory is
+sampled every second. At the end the server stops and the stored events are counted against
+the acknowledged ones (a figure of work that was not done would be worthless).
+
+Each client and the probe run this file again (``--as-client N``, ``--as-probe``) and print
+one marked JSON line with what they measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import httpx
+from report import Target
+from service_load import RESULT_MARK, assignments_readable, percentile, run_client, run_probe
+
+from leadgate.service.keys import create_key
+from leadgate.service.scoring import utc_now
+from leadgate.workspace import init_workspace
+
+MB = 1024**2
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds of load (default 60)")
+    parser.add_argument("--clients", type=int, default=4, help="client processes (default 4)")
+    parser.add_argument("--in-flight", type=int, default=1, help="requests each client keeps going (default 1)")
+    parser.add_argument("--leads", type=int, default=100_000, help="distinct leads the messages name (default 100k)")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
+    parser.add_argument("--workspace", type=Path, help="where the fresh workspace goes (default: a temporary folder)")
+    parser.add_argument("--as-client", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--as-probe", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--key", help=argparse.SUPPRESS)
+    parser.add_argument("--reader-key", help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def progress(message: str) -> None:
+    print(f"[{dt.datetime.now():%H:%M:%S}] {message}", file=sys.stderr, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def prepare_workspace(root: Path) -> tuple[str, str]:
+    """A fresh workspace with the example playbook; an ingest key and an admin key (the probe reads leads)."""
+    workspace = init_workspace(root)
+    playbook = workspace.playbook().model
+    ingest, _ = create_key(workspace.store, playbook, "ingest", None, None, utc_now())
+    admin, _ = create_key(workspace.store, playbook, "admin", None, None, utc_now())
+    workspace.close()
+    return ingest, admin
+
+
+def start_server(root: Path, port: int) -> subprocess.Popen[bytes]:
+    leadgate = str(Path(sys.executable).with_name("leadgate"))
+    command = [leadgate, "--workspace", str(root), "serve", "--port", str(port), "--log-level", "warning"]
+    server = subprocess.Popen(command, stdout=sys.stderr)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"bench: the server exited with {server.returncode}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/v1/health", timeout=1).status_code == 200:
+                return server
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    server.kill()
+    raise SystemExit("bench: the server did not answer within 60 s")
+
+
+def rss_bytes(pid: int) -> tuple[int, int]:
+    """A process's resident memory now and its peak (VmRSS, VmHWM)."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name in ("VmRSS", "VmHWM"):
+            fields[name] = int(value.split()[0]) * 1024
+    return fields["VmRSS"], fields["VmHWM"]
+
+
+def launch_helpers(args: argparse.Namespace, url: str, key: str, reader_key: str) -> list[subprocess.Popen[str]]:
+    common = [sys.executable, __file__, "--url", url, "--key", key, "--duration", str(args.duration)]
+    common += ["--leads", str(args.leads), "--in-flight", str(args.in_flight)]
+    helpers = [
+        subprocess.Popen([*common, "--as-client", str(number)], stdout=subprocess.PIPE, text=True)
+        for number in range(args.clients)
+    ]
+    probe = [*common, "--as-probe", "--reader-key", reader_key]
+    helpers.append(subprocess.Popen(probe, stdout=subprocess.PIPE, text=True))
+    return helpers
+
+
+def collect(helper: subprocess.Popen[str], timeout: float) -> dict[str, Any]:
+    output, _ = helper.communicate(timeout=timeout)
+    marked = [line for line in output.splitlines() if line.startswith(RESULT_MARK)]
+    if helper.returncode != 0 or not marked:
+        raise SystemExit(f"bench: a load process failed (exit {helper.returncode})")
+    return dict(json.loads(marked[-1][len(RESULT_MARK) :]))
+
+
+def sample_memory(pid: int, duration: float) -> list[tuple[float, int]]:
+    """The server's RSS every second during the load: (seconds since the start, bytes)."""
+    started = time.monotonic()
+    samples = [(0.0, rss_bytes(pid)[0])]
+    while (elapsed := time.monotonic() - started) < duration:
+        time.sleep(min(1.0, duration - elapsed))
+        samples.append((time.monotonic() - started, rss_bytes(pid)[0]))
+    return samples
+
+
+def stored_events(database: Path) -> int:
+    with duckdb.connect(str(database), read_only=True) as connection:
+        row = connection.execute("SELECT count(*) FROM events").fetchone()
+    return int(row[0]) if row else 0
+
+
+def run_bench(args: argparse.Namespace, root: Path) -> dict[str, Any]:
+    progress(f"workspace {root}; starting the server")
+    key, reader_key = prepare_workspace(root)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = start_server(root, port)
+    try:
+        has_lead_route = assignments_readable(url)
+        load_before = os.getloadavg()
+        progress(f"{args.clients} clients x {args.in_flight} in flight for {args.duration:.0f} s, and the probe")
+        helpers = launch_helpers(args, url, key, reader_key)
+        samples = sample_memory(server.pid, args.duration)
+        load_after = os.getloadavg()
+        *clients, probe = [collect(helper, timeout=args.duration + 120) for helper in helpers]
+        peak = rss_bytes(server.pid)[1]
+        health = httpx.get(f"{url}/v1/health", timeout=30).json()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=120)
+    stored = stored_events(root / "leadgate.duckdb")
+    results = summarise(args, clients, probe, samples, peak, stored, has_lead_route, (load_before, load_after))
+    results["server"] = {"commits": health["commits"], "cycles": health["cycles"]}
+    return results
+
+
+def summarise(
+    args: argparse.Namespace,
+    clients: list[dict[str, Any]],
+    probe: dict[str, Any],
+    samples: list[tuple[float, int]],
+    peak: int,
+    stored: int,
+    has_lead_route: bool,
+    loads: tuple[tuple[float, ...], tuple[float, ...]],
+) -> dict[str, Any]:
+    latencies = sorted(value for client in clients for value in client["latencies_ms"])
+    messages = sum(client["messages"] for client in clients)
+    seconds = max(client["seconds"] for client in clients)
+    middle = min(samples, key=lambda sample: abs(sample[0] - args.duration / 2))
+    acknowledged_events = sum(client["events"] for client in clients) + probe["events"]
+    assignment = probe["assignment_ms"]
+    return {
+        "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "settings": {"duration": args.duration, "clients": args.clients, "in_flight": args.in_flight},
+        "machine": {"cpus": os.cpu_count(), "load_before": loads[0], "load_after": loads[1]},
+        "requests": len(latencies),
+        "failed_requests": sum(client["failed"] for client in clients),
+        "messages": messages,
+        "messages_per_second": messages / seconds,
+        "latency_ms": {"p50": percentile(latencies, 50), "p99": percentile(latencies, 99), "max": latencies[-1]},
+        "server_rss_bytes": {"start": samples[0][1], "middle": middle[1], "end": samples[-1][1], "peak": peak},
+        "rss_samples": samples,
+        "events": {"acknowledged": acknowledged_events, "stored": stored},
+        "assignment_ms": {
+            "measured": has_lead_route,
+            "probes": probe["probes"],
+            "assigned": len(assignment),
+            "p50": percentile(sorted(assignment), 50) if assignment else None,
+            "p99": percentile(sorted(assignment), 99) if assignment else None,
+        },
+    }
+
+
+def bench_targets(results: dict[str, Any]) -> list[Target]:
+    rss = results["server_rss_bytes"]
+    found = [
+        Target("messages per second (DuckDB)", results["messages_per_second"], 30_000, "msg/s", at_most=False),
+        Target("request latency p99", results["latency_ms"]["p99"], 100, "ms", at_most=True),
+        Target("server RSS growth, middle to end", 100 * (rss["end"] / rss["middle"] - 1), 10, "%", at_most=True),
+    ]
+    assignment = results["assignment_ms"]
+    if assignment["p99"] is not None:
+        found.append(Target("event to assignment p99", assignment["p99"], 1000, "ms", at_most=True))
+    return found
+
+
+def table(results: dict[str, Any]) -> str:
+    machine, rss, latency = results["machine"], results["server_rss_bytes"], results["latency_ms"]
+    settings, events, assignment = results["settings"], results["events"], results["assignment_ms"]
+    server = results["server"]
+    lines = [
+        f"leadgate service bench: {settings['clients']} clients x {settings['in_flight']} requests in flight, "
+        f"batches of 100 messages, {settings['duration']:.0f} s",
+        f"machine: {machine['cpus']} CPUs, load average {machine['load_before'][0]:.2f} before, "
+        f"{machine['load_after'][0]:.2f} after (others' work makes timings noisy)",
+        "",
+        f"requests                {results['requests']:,} ({results['failed_requests']} failed)",
+        f"messages per second     {results['messages_per_second']:,.0f} (sustained over the run; Segment calls "
+        f"every message an event)",
+        f"server                  {server['commits']:,} commits ({results['messages'] / max(server['commits'], 1):,.0f} "
+        f"messages each on average), {server['cycles']:,} qualification cycles",
+        f"request latency         p50 {latency['p50']:.1f} ms   p99 {latency['p99']:.1f} ms   max {latency['max']:.1f} ms",
+        f"server RSS              start {rss['start'] / MB:.0f} MB   middle {rss['middle'] / MB:.0f} MB   "
+        f"end {rss['end'] / MB:.0f} MB   peak {rss['peak'] / MB:.0f} MB",
+        f"events                  {events['acknowledged']:,} acknowledged, {events['stored']:,} stored",
+    ]
+    if assignment["p99"] is not None:
+        lines.append(
+            f"event to assignment     p50 {assignment['p50']:.0f} ms   p99 {assignment['p99']:.0f} ms   "
+            f"({assignment['assigned']} of {assignment['probes']} probe leads assigned during the run)"
+        )
+    else:
+        lines.append("event to assignment     not measured: this server has no GET /v1/leads/{id} to read it")
+    lines += ["", f"{'target':<38} {'measured':>14} {'limit':>14}  result"]
+    for target in bench_targets(results):
+        sign = "<=" if target.at_most else ">="
+        lines.append(
+            f"{target.name:<38} {target.measured:>10,.1f} {target.unit:<3} {sign} {target.limit:>8,.0f} "
+            f"{target.unit:<5} {'PASS' if target.met else 'MISS'}"
+        )
+    return "\n".join(lines)
+
+
+def helper_main(args: argparse.Namespace) -> int:
+    """In a load process: run the client or the probe, print its result as one marked JSON line."""
+    if args.as_probe:
+        result = run_probe(args.url, args.key, args.reader_key, args.duration)
+    else:
+        result = run_client(args.url, args.key, args.as_client, args.leads, args.duration, args.in_flight)
+    print(RESULT_MARK + json.dumps(result), flush=True)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.as_client is not None or args.as_probe:
+        return helper_main(args)
+    if args.workspace is not None:
+        results = run_bench(args, args.workspace)
+    else:
+        with tempfile.TemporaryDirectory(prefix="leadgate-bench-service-") as folder:
+            results = run_bench(args, Path(folder) / "ws")
+    results["targets"] = [target.as_dict() for target in bench_targets(results)]
+    if results["events"]["acknowledged"] != results["events"]["stored"]:
+        print("VERIFICATION FAILED: the stored events are not the acknowledged ones", file=sys.stderr)
+        return 2
+    print(json.dumps(results, indent=2) if args.json else table(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,193 @@
+"""The load processes of bench/service.py: clients sending Segment batches, and the probe.
+
+A client keeps ``in_flight`` requests going, each a ``/v1/batch`` of 100 messages, and
+measures each request's latency. The probe sends, once a second, the messages of a new lead
+that qualifies at once (a demo request from a CTO of a 1,500-person software company) and
+reads the leads awaiting acceptance until it shows an owner.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import random
+import threading
+import time
+from typing import Any
+
+import httpx
+import orjson
+
+RESULT_MARK = "BENCH-RESULT "
+BATCH_SIZE = 100
+POLL_SECONDS = 0.2  # between two reads of the probe leads: the resolution of their latency
+LEADS_PATH = "/v1/leads"
+
+PAGES = ("/", "/pricing", "/product/analytics", "/blog/lead-scoring-101", "/docs/getting-started", "/careers")
+TRACKS = (
+    "Whitepaper Downloaded",
+    "Webinar Registered",
+    "Webinar Attended",
+    "Email Clicked",
+    "Feature Used",
+    "Session Started",
+    "Trial Started",
+)
+ROLES = ("CTO", "Engineer", "Analyst", "Manager", "VP", "Student", "Developer", "CFO", "Consultant")
+INDUSTRIES = ("Software", "Fintech", "Insurance", "Retail", "Manufacturing", "Education")
+COUNTRIES = ("FR", "DE", "UK", "US", "BE", "ES", "IT", "BR")
+CONTEXT = {
+    "library": {"name": "analytics-python", "version": "2.3.4"},
+    "userAgent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36",
+    "locale": "fr-FR",
+}
+
+
+class MessageMaker:
+    """Segment messages of one stream: about 55% page, 30% track, 10% identify, 5% group.
+
+    Some leads are far more active than others (a lead is drawn with a squared uniform), as on
+    a real site. Message ids are unique across streams."""
+
+    def __init__(self, stream: int, leads: int) -> None:
+        self.stream = stream
+        self.leads = leads
+        self.random = random.Random(stream)
+        self.count = 0
+
+    def batch(self) -> tuple[bytes, int]:
+        """One request body and how many of its messages are events (track, page)."""
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        messages = [self.message(now) for _ in range(BATCH_SIZE)]
+        events = sum(1 for message in messages if message["type"] in ("track", "page"))
+        return orjson.dumps({"batch": messages, "sentAt": now}), events
+
+    def message(self, now: str) -> dict[str, Any]:
+        self.count += 1
+        draw = self.random.random()
+        lead = int(self.leads * self.random.random() ** 2)
+        message: dict[str, Any] = {
+            "messageId": f"s{self.stream}-{self.count}",
+            "userId": f"lead-{lead}",
+            "originalTimestamp": now,
+            "context": {**CONTEXT, "ip": f"203.0.113.{lead % 250}"},
+        }
+        if draw < 0.55:
+            path = self.random.choice(PAGES)
+            page = {"path": path, "url": f"https://www.acme.example{path}", "title": "Acme", "referrer": ""}
+            return {**message, "type": "page", "name": path.strip("/") or "home", "properties": page}
+        if draw < 0.85:
+            event = self.random.choice(TRACKS)
+            properties = {"feature": self.random.choice(("reports", "api", "export")), "plan": "trial"}
+            return {**message, "type": "track", "event": event, "properties": properties}
+        if draw < 0.95:
+            traits = {
+                "email": f"lead-{lead}@company{lead % 5000}.example",
+                "firstName": "Sam",
+                "role": self.random.choice(ROLES),
+                "budget_estimate": self.random.choice((0, 5000, 20000, 50000)),
+            }
+            return {**message, "type": "identify", "traits": traits}
+        traits = {
+            "name": f"Company {lead % 5000}",
+            "employees": self.random.choice((8, 60, 250, 1500)),
+            "industry": self.random.choice(INDUSTRIES),
+            "country": self.random.choice(COUNTRIES),
+        }
+        return {**message, "type": "group", "groupId": f"account-{lead % 5000}", "traits": traits}
+
+
+def run_client(url: str, key: str, stream: int, leads: int, duration: float, in_flight: int) -> dict[str, Any]:
+    """``in_flight`` threads posting batches for ``duration`` seconds; what was acknowledged and how fast."""
+    latencies: list[float] = []
+    totals = {"messages": 0, "events": 0, "failed": 0}
+    lock = threading.Lock()
+    started = time.monotonic()
+
+    def send(thread: int) -> None:
+        maker = MessageMaker(stream * 1000 + thread, leads)
+        headers = {"Content-Type": "application/json"}
+        with httpx.Client(base_url=url, auth=(key, ""), timeout=60) as http:
+            while time.monotonic() - started < duration:
+                body, events = maker.batch()
+                sent = time.perf_counter()
+                response = http.post("/v1/batch", content=body, headers=headers)
+                elapsed = (time.perf_counter() - sent) * 1000
+                with lock:
+                    if response.is_success:
+                        latencies.append(elapsed)
+                        totals["messages"] += BATCH_SIZE
+                        totals["events"] += events
+                    else:
+                        totals["failed"] += 1
+
+    threads = [threading.Thread(target=send, args=(number,)) for number in range(in_flight)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return {**totals, "seconds": time.monotonic() - started, "latencies_ms": latencies}
+
+
+def probe_messages(lead: str, now: str) -> list[dict[str, Any]]:
+    """A lead that qualifies at once: fit 60 (>= 20) and a demo request (the fast track to MQL)."""
+    account = f"probe-account-{lead}"
+    traits = {"email": f"{lead}@acme.example", "role": "CTO", "budget_estimate": 20000}
+    company = {"employees": 1500, "industry": "Software", "country": "FR"}
+    return [
+        {"type": "identify", "messageId": f"{lead}-identify", "userId": lead, "traits": traits, "timestamp": now},
+        {"type": "group", "messageId": f"{lead}-group", "userId": lead, "groupId": account, "traits": company},
+        {"type": "track", "messageId": f"{lead}-demo", "userId": lead, "event": "Demo Requested", "timestamp": now},
+    ]
+
+
+def assignments_readable(url: str) -> bool:
+    """Whether the server lists leads (``GET /v1/leads``, filtered by stage), where the probe sees owners."""
+    paths = httpx.get(f"{url}/openapi.json", timeout=30).json()["paths"]
+    return "get" in paths.get(LEADS_PATH, {})
+
+
+def assigned_probes(reader: httpx.Client, pending: dict[str, float]) -> set[str]:
+    """The pending probe leads that have an owner now.
+
+    One listing of the newest leads awaiting acceptance in the probes' team serves every
+    pending probe (``GET /v1/leads/{id}`` would explain each lead's score too, at up to a
+    second a call)."""
+    query = {"stage": "sal_pending", "team": "enterprise", "sort": "since", "order": "desc", "limit": 200}
+    response = reader.get(LEADS_PATH, params=query)
+    response.raise_for_status()
+    return {row["lead_id"] for row in response.json()["leads"] if row["owner"] and row["lead_id"] in pending}
+
+
+def run_probe(url: str, key: str, reader_key: str, duration: float) -> dict[str, Any]:
+    """A new qualifying lead every second; milliseconds from its demo request to its assignment."""
+    readable = assignments_readable(url)
+    pending: dict[str, float] = {}
+    latencies: list[float] = []
+    sent = 0
+    started = time.monotonic()
+    reader_headers = {"Authorization": f"Bearer {reader_key}"}
+    with (
+        httpx.Client(base_url=url, auth=(key, ""), timeout=60) as ingest,
+        httpx.Client(base_url=url, headers=reader_headers, timeout=60) as reader,
+    ):
+        while True:
+            elapsed = time.monotonic() - started
+            if elapsed < duration and elapsed >= sent:
+                lead = f"probe-{sent}"
+                now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+                pending[lead] = time.monotonic()
+                ingest.post("/v1/batch", json={"batch": probe_messages(lead, now)}).raise_for_status()
+                sent += 1
+            if readable and pending:
+                for lead in assigned_probes(reader, pending):
+                    latencies.append((time.monotonic() - pending.pop(lead)) * 1000)
+            if elapsed >= duration and (not pending or not readable or elapsed > duration + 10):
+                break
+            time.sleep(POLL_SECONDS)
+    return {"probes": sent, "events": sent, "assignment_ms": latencies, "unassigned": len(pending)}
+
+
+def percentile(ordered: list[float], rank: float) -> float:
+    """The nearest-rank percentile of sorted values."""
+    return ordered[max(0, min(len(ordered) - 1, math.ceil(rank / 100 * len(ordered)) - 1))]
