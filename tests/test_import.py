@@ -241,6 +241,27 @@ def test_leads_csv_with_a_column_map(store: DuckDBStore, tmp_path: Path) -> None
     assert again.facts_added == 0  # same file, same facts, even imported on another day
 
 
+def test_times_outside_the_calendar_once_in_utc_are_bad_rows(store: DuckDBStore, tmp_path: Path) -> None:
+    """Year 1 at +05:00 is before year 1 in UTC; a client clock skew can push a time past 9999."""
+    lines = [
+        {"type": "track", "messageId": "a", "userId": "u", "event": "x", "timestamp": "0001-01-01T00:00:00+05:00"},
+        {
+            "type": "track",
+            "messageId": "b",
+            "userId": "u",
+            "event": "x",
+            "originalTimestamp": "9999-12-31T23:00:00Z",
+            "sentAt": "2000-01-01T00:00:00Z",
+            "receivedAt": "2026-11-01T00:00:00Z",
+        },
+    ]
+    with pytest.raises(InputError) as caught:
+        import_file(store, write_jsonl(tmp_path / "far.jsonl", lines), ImportOptions(kind="events"))
+    assert [(issue.line, issue.code) for issue in caught.value.issues] == [(1, "IM003"), (2, "IM003")]
+    assert "originalTimestamp" in caught.value.issues[1].message
+    assert store.count("events") == 0
+
+
 def test_a_number_trait_with_text_is_a_bad_row(store: DuckDBStore, tmp_path: Path) -> None:
     accounts = tmp_path / "accounts.csv"
     accounts.write_text("account_id,employees,industry\nacme,250,Software\nbeta,lots,Retail\n,10,Retail\n")

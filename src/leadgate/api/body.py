@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 from fastapi import Request
+from starlette.requests import ClientDisconnect
 
 from leadgate.errors import InputError, TooLarge
 
@@ -17,7 +18,10 @@ async def json_body(request: Request, limit: int) -> Any:
     encoding = request.headers.get("content-encoding", "").strip().lower()
     if declared and declared.isdigit() and int(declared) > limit and encoding != "gzip":
         raise TooLarge(_too_large(int(declared), limit))
-    raw = await request.body()
+    try:
+        raw = await request.body()
+    except ClientDisconnect:  # the client is gone: nobody reads the answer, nothing is stored
+        raise InputError("the client closed the connection before its request body arrived") from None
     if encoding == "gzip":
         raw = _gunzip(raw, limit)
     elif encoding not in ("", "identity"):

@@ -28,10 +28,6 @@ MAX_MESSAGE_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024
 INGEST_ROLES = ("ingest", "admin")
 SINGLE_MESSAGE_TYPES = ("track", "page", "screen", "identify", "group", "alias")
-TIME_OUT_OF_RANGE = (
-    "a time of this message falls outside the years 1 to 9999 once moved to UTC or corrected by the "
-    "client's clock (receivedAt - sentAt); check timestamp, originalTimestamp and sentAt"
-)
 
 router = APIRouter(tags=["ingestion (Segment spec)"])
 
@@ -148,8 +144,6 @@ def message_fact_rows(messages: list[Any], kind: str | None, sent_at: Any, recei
         except RowProblem as problem:
             place = f"{where}.{problem.field}" if problem.field else where
             issues.append(Issue(place, 0, 0, problem.code, problem.message))
-        except OverflowError:  # a time near year 1 or 9999, moved to UTC or by the client's clock skew
-            issues.append(Issue(where, 0, 0, "IM003", TIME_OUT_OF_RANGE))
     if issues:
         count = f"{len(issues)} of {len(messages)} messages" if kind is None else "the message"
         raise InputError(f"{count} cannot be taken; nothing was stored (see errors)", issues)

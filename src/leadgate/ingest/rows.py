@@ -83,8 +83,11 @@ def parse_time(value: Any, field: str) -> dt.datetime:
             ) from None
     else:
         raise RowProblem("IM003", "a time is required", field)
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
+    try:
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
+    except OverflowError:  # e.g. year 1 at +05:00: before the year 1 in UTC
+        raise RowProblem("IM003", f"{value!r} falls outside the years 1 to 9999 once moved to UTC", field) from None
     return moment.replace(microsecond=0)
 
 

@@ -62,7 +62,14 @@ def event_time(message: dict[str, Any], received_at: dt.datetime) -> dt.datetime
         original = parse_time(message["originalTimestamp"], "originalTimestamp")
         if message.get("sentAt") is not None:
             skew = received - parse_time(message["sentAt"], "sentAt")
-            return original + skew
+            try:
+                return original + skew
+            except OverflowError:
+                raise RowProblem(
+                    "IM003",
+                    "corrected by the client's clock (receivedAt - sentAt), this time falls outside the years 1 to 9999",
+                    "originalTimestamp",
+                ) from None
         return original
     return received
 
