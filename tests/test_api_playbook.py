@@ -7,25 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from leadgate.workspace import example_playbook_text
+from tests.playbook_texts import V1, edited, line_of
 from tests.service_fixtures import Served, serving, wait_until
 
-V1 = example_playbook_text()
 YAML = {"Content-Type": "application/yaml"}
-
-
-def edited(version: int, decision_maker_points: int = 15, text: str = V1) -> str:
-    """The example playbook with another version number and points for decision makers."""
-    assert "version: 1\n" in text and 'points: 15, label: "Decision maker"' in text
-    return text.replace("version: 1\n", f"version: {version}\n", 1).replace(
-        'points: 15, label: "Decision maker"', f'points: {decision_maker_points}, label: "Decision maker"'
-    )
-
-
-def line_of(text: str, fragment: str) -> int:
-    lines = [number for number, line in enumerate(text.splitlines(), 1) if fragment in line]
-    assert len(lines) == 1, fragment
-    return lines[0]
 
 
 @pytest.fixture

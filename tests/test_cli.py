@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from leadgate.cli import main
 from leadgate.store.duckdb_store import DuckDBStore
+from tests.cli_runs import run
 
 EVENTS = [
     {
@@ -48,17 +48,6 @@ EVENTS = [
         "timestamp": "2026-11-10T10:00:00Z",
     },
 ]
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    """Run the command like a shell would; return (exit status, stdout, stderr)."""
-    try:
-        main(list(argv))
-        status = 0
-    except SystemExit as exc:
-        status = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
 
 
 @pytest.fixture

@@ -20,7 +20,6 @@ from pathlib import Path
 import pytest
 from segment.analytics.client import Client
 
-from leadgate.cli import main
 from leadgate.domain.stages import Stage
 from leadgate.errors import SettingError
 from leadgate.lifecycle.facts import AssignmentFact, BreachFact, TransitionFact
@@ -37,6 +36,7 @@ from leadgate.store.duckdb_store import DuckDBStore
 from leadgate.store.lifecycle_store import LifecycleStore
 from leadgate.store.outbox_store import OutboxStore
 from leadgate.workspace import Workspace, example_playbook_text, init_workspace
+from tests.cli_runs import run
 from tests.receivers import Inbox, Receiver
 from tests.service_fixtures import serving, wait_until
 from tests.worlds import World
@@ -404,16 +404,6 @@ def test_defaults_are_valid_and_the_port_follows_tls() -> None:
 
 
 # -- the command line ---------------------------------------------------------------------
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        main(list(argv))
-        status = 0
-    except SystemExit as exc:
-        status = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
 
 
 def demo_request_world(store: DuckDBStore, lead: str = "ann") -> None:

@@ -10,30 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from leadgate.cli import main
 from leadgate.errors import NotFound, PlaybookInvalid
 from leadgate.lifecycle.decisions import Conflict
 from leadgate.service.playbooks import PlaybookVersions
-from leadgate.workspace import Workspace, example_playbook_text, init_workspace
+from leadgate.workspace import Workspace, init_workspace
+from tests.cli_runs import run
+from tests.playbook_texts import V1, edited, line_of
 
 NOW = dt.datetime(2026, 11, 26, 9, 0)
 LATER = dt.datetime(2026, 11, 26, 10, 0)
-V1 = example_playbook_text()
-
-
-def edited(version: int, decision_maker_points: int = 15, text: str = V1) -> str:
-    """The example playbook with another version number and points for decision makers."""
-    assert "version: 1\n" in text and 'points: 15, label: "Decision maker"' in text
-    return text.replace("version: 1\n", f"version: {version}\n", 1).replace(
-        'points: 15, label: "Decision maker"', f'points: {decision_maker_points}, label: "Decision maker"'
-    )
-
-
-def line_of(text: str, fragment: str) -> int:
-    """The 1-based line of the only line of ``text`` holding ``fragment``."""
-    lines = [number for number, line in enumerate(text.splitlines(), 1) if fragment in line]
-    assert len(lines) == 1, fragment
-    return lines[0]
 
 
 @pytest.fixture
@@ -208,17 +193,6 @@ def test_the_file_is_replaced_whole_and_keeps_its_permissions(workspace: Workspa
 
 
 # -- the CLI -------------------------------------------------------------------------------------
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    """Run the command like a shell would; return (exit status, stdout, stderr)."""
-    try:
-        main(list(argv))
-        status = 0
-    except SystemExit as exc:
-        status = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ import psycopg
 import pyarrow.parquet
 import pytest
 
-from leadgate.cli import main
 from leadgate.errors import StoreError
 from leadgate.ingest.rows import EventRow, TraitRow
 from leadgate.ingest.staging import buffer_rows, empty_buffers, stage_buffers
@@ -27,19 +26,10 @@ from leadgate.service.scoring import utc_now
 from leadgate.store.postgres_store import PostgresStore, psycopg_query, shown_url
 from leadgate.workspace import init_workspace
 from tests import test_cli
+from tests.cli_runs import run
 from tests.postgres_server import PostgresServer
 from tests.service_fixtures import free_port, wait_until
 from tests.worlds import World
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        main(list(argv))
-        status = 0
-    except SystemExit as exc:
-        status = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
 
 
 def test_marks_become_psycopg_s_and_quoted_text_is_left_alone() -> None:
