@@ -61,6 +61,28 @@ def test_incremental_rescoring_equals_full_rescoring_for_touched_leads(world: Wo
     assert after["ben"]["c_engagement_7"] == 40 and after["ann"]["account_score"] == full["ann"]["account_score"]
 
 
+def test_the_kept_sql_of_an_incremental_run_reads_each_run_s_own_moment(world: World) -> None:
+    """The second and third incremental runs reuse the SQL compiled by the first; their
+    decayed points must still be those of their own moment, as a full run at it finds."""
+    store = build(world).store
+    run_scoring(store, PLAYBOOK, at("2026-11-10T00:00:00"))
+    world.did("ben", "demo_requested", "2026-11-11T09:00:00").save()
+    run_scoring(store, PLAYBOOK, at("2026-11-12T00:00:00"), incremental=True)
+    kept = dict(store.prepared)
+    for day, event in (("2026-11-20", "2026-11-19T09:00:00"), ("2026-12-15", "2026-12-14T09:00:00")):
+        world.did("ann", "demo_requested", event).save()  # touches ann, and acme's roll-up (ben)
+        run = run_scoring(store, PLAYBOOK, at(f"{day}T00:00:00"), incremental=True)
+        assert run.kind == "incremental" and run.leads_scored == 2
+        assert store.prepared == kept  # nothing compiled again
+        after = stored(store)
+        run_scoring(store, PLAYBOOK, at(f"{day}T00:00:00"))
+        full = stored(store)
+        assert same(after["ann"], full["ann"]) and same(after["ben"], full["ben"])
+        assert after["ben"]["as_of"] == at(f"{day}T00:00:00")
+    # ben's demo request of the 11th has decayed by the 15th of December: less than on the 12th
+    assert 0 < after["ben"]["engagement"] < stored(store)["ben"]["engagement"] + 1e-9
+
+
 def test_without_account_roll_ups_only_the_touched_leads_are_rescored(world: World) -> None:
     text = example_playbook_text()
     start, end = text.index("  score:\n    contacts:"), text.index("  engaged_when:")

@@ -29,7 +29,8 @@ from leadgate.playbook.conditions import ast
 from leadgate.playbook.model_scoring import EngagementRule
 from leadgate.playbook.scopes import trait_declarations
 from leadgate.scoring.conditions import ConditionCompiler
-from leadgate.scoring.events import EventAggregates, EventPlan, decay_factor, epoch_seconds, rule_half_life
+from leadgate.scoring.events import EventAggregates, EventPlan, decay_factor, rule_half_life
+from leadgate.scoring.moment import Moment, fixed_moment
 from leadgate.scoring.snapshots import account_membership, trait_snapshot
 from leadgate.store.facts import Facts
 
@@ -55,15 +56,17 @@ def cap_column(score: str) -> str:
 def score_leads(
     facts: Facts,
     playbook: Playbook,
-    as_of: dt.datetime,
+    as_of: dt.datetime | Moment,
     only_keys: ir.Table | None = None,
     engagement_since: ir.Table | None = None,
 ) -> ir.Table:
-    """Every lead's scores and per-rule contributions as of ``as_of`` (naive UTC).
+    """Every lead's scores and per-rule contributions as of ``as_of`` (naive UTC, or a
+    :class:`~leadgate.scoring.moment.Moment` read when the query runs).
 
     ``only_keys`` (``lead_key``) scores only those leads; ``engagement_since`` (``lead_key``,
     ``since``) restarts the engagement of recycled leads at ``since``.
     """
+    as_of = fixed_moment(as_of)
     lead_traits, account_traits = _used_traits(playbook)
     leads = facts.leads()
     if only_keys is not None:
@@ -188,13 +191,13 @@ def _compiler(
     return ConditionCompiler(resolve=base.resolve, lists=playbook.lists, event_count=count if clauses else None)
 
 
-def _contributions(table: ir.Table, playbook: Playbook, as_of: dt.datetime) -> ir.Table:
+def _contributions(table: ir.Table, playbook: Playbook, as_of: Moment) -> ir.Table:
     compiler = _compiler(table, playbook)
     columns: dict[str, ir.Value] = {}
     for rule in playbook.rules_of("fit"):
         when = rule.rule.when.node  # type: ignore[union-attr]
         columns[rule.column] = ibis.ifelse(compiler.compile(when), points_value(rule.rule.points), 0.0)
-    as_of_epoch = epoch_seconds(as_of)
+    as_of_epoch = as_of.epoch
     for score in playbook.decayed_scores:
         for rule in score.rules:
             columns[rule.column] = _engagement_points(table, rule, score, as_of_epoch)
@@ -215,7 +218,9 @@ def _contributions(table: ir.Table, playbook: Playbook, as_of: dt.datetime) -> i
     return table.mutate(score=table.fit + table.engagement)
 
 
-def _engagement_points(table: ir.Table, scored: ScoredRule, score: DecayedScore, as_of_epoch: int) -> ir.Value:
+def _engagement_points(
+    table: ir.Table, scored: ScoredRule, score: DecayedScore, as_of_epoch: int | ir.IntegerValue
+) -> ir.Value:
     rule = scored.rule
     assert isinstance(rule, EngagementRule)
     points = float(rule.points)

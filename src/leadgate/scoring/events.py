@@ -33,15 +33,10 @@ from leadgate.playbook.conditions import ast
 from leadgate.playbook.model_scoring import EngagementRule, ProductSignal
 from leadgate.scoring.conditions import ConditionCompiler
 from leadgate.scoring.localtime import local_day
+from leadgate.scoring.moment import Moment, fixed_moment
 from leadgate.store.facts import Facts
 
 SECONDS_PER_DAY = 86_400
-
-
-def epoch_seconds(moment: dt.datetime) -> int:
-    """Seconds since 1970 of a naive-UTC or aware datetime."""
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-    return int(aware.timestamp())
 
 
 def decay_factor(age_seconds: ir.NumericValue, half_life_days: float | None) -> ir.NumericValue:
@@ -71,19 +66,23 @@ class EventPlan:
     """Builds the aggregate expressions of one playbook, as of one moment."""
 
     def __init__(
-        self, playbook: Playbook, facts: Facts, as_of: dt.datetime, engagement_since: ir.Table | None = None
+        self,
+        playbook: Playbook,
+        facts: Facts,
+        as_of: dt.datetime | Moment,
+        engagement_since: ir.Table | None = None,
     ) -> None:
         self.playbook = playbook
         self.facts = facts
-        self.as_of_epoch = epoch_seconds(as_of)
-        self.as_of = as_of
+        self.moment = fixed_moment(as_of)
+        self.as_of_epoch = self.moment.epoch
         # Leads whose engagement restarted (recycled): (lead_key, since). Their engagement and
         # named scores count only events after ``since``; product signals and windows are untouched.
         self.engagement_since = engagement_since
 
     def events_until_now(self, only_keys: ir.Table | None) -> ir.Table:
         events = self.facts.events
-        events = events.filter(events.ts <= ibis.literal(self.as_of), events.event.isin(sorted(self._event_names())))
+        events = events.filter(events.ts <= self.moment.at, events.event.isin(sorted(self._event_names())))
         if only_keys is not None:
             events = events.filter(events.lead_key.isin(only_keys.lead_key))
         # Whole seconds on every engine: DuckDB's epoch keeps the fraction of a second, Spark's drops it.
@@ -189,8 +188,8 @@ class EventPlan:
                 day = local_day(
                     events.epoch,
                     self.playbook.model.timezone,
-                    since=self.as_of_epoch - product.window_days * SECONDS_PER_DAY,
-                    until=self.as_of_epoch,
+                    since=_minus(self.moment.known_epoch, product.window_days * SECONDS_PER_DAY),
+                    until=self.moment.known_epoch,
                 )
                 metrics[f"product_{name}"] = day.nunique(where=matched)
             else:
@@ -212,7 +211,7 @@ class EventPlan:
         # every event of the rules' names by (lead, day) cost more than the rest of the scoring.
         matches = [self.rule_match(events, scored) for scored, _ in rules]
         subset = events.filter(functools.reduce(operator.or_, matches))
-        subset = subset.mutate(day=local_day(subset.epoch, self.playbook.model.timezone, until=self.as_of_epoch))
+        subset = subset.mutate(day=local_day(subset.epoch, self.playbook.model.timezone, until=self.moment.known_epoch))
         per_day: dict[str, ir.Value] = {}
         for scored, _ in rules:
             matched = self.rule_match(subset, scored)
@@ -228,3 +227,7 @@ class EventPlan:
             factor = decay_factor(self.as_of_epoch - days[f"dl_{scored.id}"], half_life)
             totals[f"d_{scored.id}"] = (counted * factor).sum(where=count > 0)
         return days.group_by("lead_key").aggregate(**totals)
+
+
+def _minus(epoch: int | None, seconds: int) -> int | None:
+    return None if epoch is None else epoch - seconds

@@ -14,6 +14,7 @@ import ibis
 import ibis.expr.types as ir
 
 from leadgate.domain.traits import TraitType
+from leadgate.scoring.moment import Moment, fixed_moment
 from leadgate.scoring.text_values import number_from_text, trimmed
 from leadgate.store.facts import Facts
 
@@ -29,7 +30,7 @@ def trait_snapshot(
     facts: Facts,
     entity_type: str,
     traits: Mapping[str, TraitType],
-    as_of: dt.datetime,
+    as_of: dt.datetime | Moment,
     key: str,
     only_keys: ir.Table | None = None,
 ) -> ir.Table:
@@ -40,7 +41,7 @@ def trait_snapshot(
     table = facts.traits
     table = table.filter(
         table.entity_type == entity_type,
-        table.learnt_at <= ibis.literal(as_of),
+        table.learnt_at <= fixed_moment(as_of).at,
         table.name.isin(sorted(traits)) if traits else ibis.literal(False),
     )
     if only_keys is not None:
@@ -61,10 +62,10 @@ def typed(value: ir.StringValue, kind: TraitType) -> ir.Value:
     return value
 
 
-def account_membership(facts: Facts, as_of: dt.datetime, only_keys: ir.Table | None = None) -> ir.Table:
+def account_membership(facts: Facts, as_of: dt.datetime | Moment, only_keys: ir.Table | None = None) -> ir.Table:
     """``lead_key -> account_id``: each lead's latest account membership."""
     table = facts.identities
-    table = table.filter(table.kind == "account", table.learnt_at <= ibis.literal(as_of), table.entity_key.notnull())
+    table = table.filter(table.kind == "account", table.learnt_at <= fixed_moment(as_of).at, table.entity_key.notnull())
     if only_keys is not None:
         table = table.filter(table.entity_key.isin(only_keys.lead_key))
     latest = table.group_by(lead_key=table.entity_key).aggregate(account_id=table.to_id.argmax(_latest(table)))

@@ -114,27 +114,45 @@ def _cycle(store: Store, playbook: Playbook, as_of: dt.datetime, full: bool) -> 
     )
 
 
-def _scored_rows(store: Store, condition: Any) -> list[dict[str, Any]]:
-    """Scored leads with their lifecycle state, those for which ``condition`` holds."""
-    joined = scores_with_state(store)
-    return joined.filter(condition(joined)).to_pyarrow().to_pylist()
+def _scored_rows(store: Store, playbook: Playbook, purpose: str, condition: Any) -> list[dict[str, Any]]:
+    """Scored leads with their lifecycle state, those for which ``condition`` holds.
+
+    The condition depends on the playbook alone, so its SQL is compiled once per playbook
+    and ``purpose`` and kept on the connection (a cycle runs every second in the server).
+    """
+    key = ("scored_rows", purpose, playbook.digest, playbook.version)
+    if key not in store.prepared:
+        joined = scores_with_state(store)
+        store.prepared[key] = store.sql(joined.filter(condition(joined)))
+    return store.query_rows(store.prepared[key])
 
 
 def _flags(playbook: Playbook) -> list[str]:
     return [f"q_{name}" for name in playbook.stage_conditions()]
 
 
-def _wants_to_move(table: Any, flags: list[str], as_of: dt.datetime) -> Any:
-    """The scored rows (joined with ``lead_state``) whose flags call for a move by rule now."""
+def _may_move(table: Any, flags: list[str]) -> Any:
+    """The scored rows (joined with ``lead_state``) whose flags call for a move by rule (recycled
+    leads still cooling off included: see :func:`_cooled_off`)."""
     stage = table.stage.fill_null("inquiry")
     any_flag = ibis.literal(False)
     for flag in flags:
         any_flag = any_flag | table[flag]
-    ready = (stage == "inquiry") | (
-        (stage == "recycled") & (table.cool_off_until.isnull() | (table.cool_off_until <= as_of))
-    )
+    ready = stage.isin(["inquiry", "recycled"])
     wants_sql = (stage == "sal") & table["q_sql"] if "q_sql" in flags else ibis.literal(False)
     return (ready & any_flag) | wants_sql
+
+
+def _wants_to_move(store: Store, playbook: Playbook, as_of: dt.datetime) -> list[dict[str, Any]]:
+    """The scored rows whose flags call for a move by rule now."""
+    flags = _flags(playbook)
+    rows = _scored_rows(store, playbook, "moves", lambda table: _may_move(table, flags))
+    return [row for row in rows if _cooled_off(row, as_of)]
+
+
+def _cooled_off(row: dict[str, Any], as_of: dt.datetime) -> bool:
+    """Whether a lead is past any cool-off (only recycled leads have one)."""
+    return row["stage"] != "recycled" or row["cool_off_until"] is None or row["cool_off_until"] <= as_of
 
 
 def _move_by_rules(
@@ -144,11 +162,11 @@ def _move_by_rules(
     facts: list[Fact] = []
     expected: dict[int, int] = {}
     table = transitions_of(playbook.model)
-    rows = _scored_rows(store, lambda table: _wants_to_move(table, flags, as_of))
+    rows = _wants_to_move(store, playbook, as_of)
     stale = [int(row["lead_key"]) for row in rows if row["as_of"] < as_of]
     if stale:  # stored flags older than this moment: a window may have closed since, so rescore first
         run_scoring(store, playbook, as_of, incremental=True, also=stale)
-        rows = _scored_rows(store, lambda table: _wants_to_move(table, flags, as_of))
+        rows = _wants_to_move(store, playbook, as_of)
     for row in rows:
         state = state_from(row)
         names = {flag[2:]: bool(row[flag]) for flag in flags}
@@ -165,7 +183,9 @@ def _route_unassigned(
 ) -> list[AssignmentFact]:
     if not playbook.model.routing:
         return []
-    rows = _scored_rows(store, lambda table: table.stage.isin(["mql", "pql"]) & table.owner.isnull())
+    rows = _scored_rows(
+        store, playbook, "routing", lambda table: table.stage.isin(["mql", "pql"]) & table.owner.isnull()
+    )
     state = routing_state(lifecycle)
     rep_due = deadline(playbook.model, as_of)  # the same for every lead routed now (and costly in business time)
     table = transitions_of(playbook.model)
@@ -251,14 +271,10 @@ def check_slas(store: Store, lifecycle: LifecycleStore, playbook: Playbook, as_o
     act on it; the number of breaches. Cheap (no scoring), so it can run between cycles."""
     if not lifecycle.any_overdue(as_of):
         return 0
-    late = _scored_rows(
-        store,
-        lambda table: (
-            (table.stage == "sal_pending")
-            & table.due_at.notnull()
-            & (table.due_at <= as_of)  # every breach's action moves the deadline on (or removes it)
-        ),
+    pending = _scored_rows(
+        store, playbook, "awaiting", lambda table: (table.stage == "sal_pending") & table.due_at.notnull()
     )
+    late = [row for row in pending if row["due_at"] <= as_of]  # every breach's action moves the deadline on
     if not late:
         return 0
     action = playbook.model.stages.sal.on_sla_breach

@@ -1,10 +1,16 @@
-"""Explain one lead's score: score it (and its account's other contacts) on the spot."""
+"""Explain one lead's score: score it (and its account's other contacts) on the spot.
+
+The queries read the lead and the moment from a small table registered for the call, so
+their SQL is compiled once per playbook and kept on the connection (see
+:class:`PreparedExplanation`): a lead page then costs what the queries cost to run.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
-import ibis
+import ibis.expr.types as ir
 import pyarrow as pa
 
 from leadgate.errors import NotFound
@@ -12,32 +18,58 @@ from leadgate.playbook.compiled import Playbook
 from leadgate.scoring.engine import score_leads
 from leadgate.scoring.events import EventPlan
 from leadgate.scoring.explain import Explanation, build_explanation
+from leadgate.scoring.moment import moment_parameter, moment_row
 from leadgate.scoring.snapshots import account_membership
 from leadgate.service.scoring import engagement_restarts
 from leadgate.store.base import Store
 from leadgate.store.lifecycle_store import LifecycleStore
 
+PARAMETERS_TABLE = "explain_parameters"  # the lead and the moment of one explanation (one row)
+
 
 def explain_lead(store: Store, playbook: Playbook, lead_id: str, as_of: dt.datetime) -> Explanation:
     """The explanation of ``lead_id``'s score as of ``as_of``."""
-    facts = store.facts()
-    leads = facts.leads()
-    found = leads.filter(leads.lead_id == lead_id).select("lead_key").to_pyarrow().column(0).to_pylist()
-    if not found:
+    lead_key = store.lead_key_of(lead_id)
+    if lead_key is None:
         raise NotFound(f"no lead with the id {lead_id!r} (see 'leadgate leads')")
-    lead_key = int(found[0])
-    membership = account_membership(facts, as_of)
-    own = membership.filter(membership.lead_key == lead_key).select("account_id")
-    neighbours = membership.filter(membership.account_id.isin(own.account_id)).select("lead_key")
-    single = ibis.memtable(pa.table({"lead_key": pa.array([lead_key], pa.int64())}))
-    keys = single.union(neighbours).distinct()
-    restarts = engagement_restarts(store)
-    rows = (
-        score_leads(facts, playbook, as_of, only_keys=keys, engagement_since=restarts)
-        .filter(ibis._.lead_key == lead_key)
-        .to_pyarrow()
-        .to_pylist()
-    )
-    evidence = EventPlan(playbook, facts, as_of, restarts).evidence(single).to_pyarrow().to_pylist()
+    parameters = moment_row(as_of).append_column("lead_key", pa.array([lead_key], pa.int64()))
+    with store.registered(PARAMETERS_TABLE, parameters):
+        prepared = PreparedExplanation.of(store, playbook)
+        rows = store.query_rows(prepared.scores_query)
+        evidence = store.query_rows(prepared.evidence_query)
     stage = LifecycleStore(store).state(lead_key).stage
     return build_explanation(playbook, rows[0], evidence[0] if evidence else {}, as_of, stage.value)
+
+
+@dataclass(frozen=True)
+class PreparedExplanation:
+    """The compiled SQL of an explanation: the lead's scored row, and its rules' evidence."""
+
+    scores_query: str
+    evidence_query: str
+
+    @classmethod
+    def of(cls, store: Store, playbook: Playbook) -> PreparedExplanation:
+        """The kept queries for this playbook, compiled on first use (within the registration
+        of :data:`PARAMETERS_TABLE`, whose columns the expressions need)."""
+        restarts = engagement_restarts(store)
+        key = ("explanation", playbook.digest, playbook.version, restarts is not None)
+        if key not in store.prepared:
+            store.prepared[key] = cls._compile(store, playbook, restarts)
+        prepared: PreparedExplanation = store.prepared[key]
+        return prepared
+
+    @classmethod
+    def _compile(cls, store: Store, playbook: Playbook, restarts: ir.Table | None) -> PreparedExplanation:
+        facts = store.facts()
+        parameters = store.backend.table(PARAMETERS_TABLE)
+        moment = moment_parameter(parameters)
+        single = parameters.select("lead_key")
+        membership = account_membership(facts, moment)
+        own = membership.filter(membership.lead_key.isin(single.lead_key)).select("account_id")
+        neighbours = membership.filter(membership.account_id.isin(own.account_id)).select("lead_key")
+        keys = single.union(neighbours).distinct()
+        scores = score_leads(facts, playbook, moment, only_keys=keys, engagement_since=restarts)
+        scored = scores.filter(scores.lead_key.isin(single.lead_key))
+        evidence = EventPlan(playbook, facts, moment, restarts).evidence(single)
+        return cls(store.sql(scored), store.sql(evidence))

@@ -19,12 +19,15 @@ import pyarrow as pa
 
 from leadgate.playbook.compiled import Playbook
 from leadgate.scoring.engine import score_leads
+from leadgate.scoring.moment import Moment, fixed_moment, moment_parameter, moment_row
 from leadgate.scoring.snapshots import account_membership
 from leadgate.store.base import Store
 from leadgate.store.facts import Facts
 from leadgate.store.schema import LEAD_STATE_TABLE
 
 SCORES_TABLE = "lead_scores"
+PARAMETERS_TABLE = "scoring_parameters"  # an incremental run's moment and last batch (one row)
+KEYS_TABLE = "rescore_keys"  # the leads an incremental run rescores
 FUSED_FROM_PERSON_IDS = 200_000  # from here a full scoring's SQL is compiled with merged selects
 
 
@@ -120,22 +123,57 @@ def _rescore(
     also: Sequence[int],
     engagement_since: ir.Table | None,
 ) -> int:
-    """Rescore the leads touched since the last run (and ``also``); how many were rescored."""
-    facts = store.facts()
-    touched = store.touched_lead_keys(since_batch, since_seq)
-    if also:  # kept as a table: the scoring query is compiled to SQL and run by the store
-        store.replace_table_from_arrow("also_keys", pa.table({"lead_key": pa.array(sorted(set(also)), pa.int64())}))
-        touched = touched.union(store.backend.table("also_keys"), distinct=True)
-    if rolls_contacts_up(playbook) or store.account_traits_changed_since(since_batch):
-        store.replace_table(
-            "rescore_keys", rescore_keys(facts, touched, as_of, since_batch, rolls_contacts_up(playbook))
+    """Rescore the leads touched since the last run (and ``also``); how many were rescored.
+
+    The queries read the moment and the last run's batch from ``scoring_parameters`` and the
+    leads from ``touched_keys`` and ``also_keys``, so their SQL is compiled once per playbook
+    and shape (see :class:`PreparedRescore`) and run again by every later cycle.
+    """
+    parameters = moment_row(as_of).append_column("since_batch", pa.array([since_batch], pa.int64()))
+    store.replace_table_from_arrow(PARAMETERS_TABLE, parameters)
+    store.replace_table_from_arrow("also_keys", pa.table({"lead_key": pa.array(sorted(set(also)), pa.int64())}))
+    store.touched_lead_keys(since_batch, since_seq)
+    widen = rolls_contacts_up(playbook) or store.account_traits_changed_since(since_batch)
+    key = ("rescore", playbook.digest, playbook.version, widen, engagement_since is not None)
+    if key not in store.prepared:
+        store.prepared[key] = PreparedRescore.compile(store, playbook, widen, engagement_since)
+    prepared: PreparedRescore = store.prepared[key]
+    store.replace_table_as(KEYS_TABLE, prepared.keys_query)
+    store.replace_rows_as(SCORES_TABLE, prepared.scores_query, prepared.columns, KEYS_TABLE)
+    return store.count(KEYS_TABLE)
+
+
+@dataclass(frozen=True)
+class PreparedRescore:
+    """The compiled SQL of an incremental run: the keys to rescore, and their scores."""
+
+    keys_query: str
+    scores_query: str
+    columns: list[str]
+
+    @classmethod
+    def compile(
+        cls, store: Store, playbook: Playbook, widen: bool, engagement_since: ir.Table | None
+    ) -> PreparedRescore:
+        """``widen``: also rescore the other contacts of the touched leads' accounts (see
+        :func:`rescore_keys`)."""
+        facts = store.facts()
+        parameters = store.backend.table(PARAMETERS_TABLE)
+        moment = moment_parameter(parameters)
+        touched = store.backend.table("touched_keys").union(store.backend.table("also_keys"), distinct=True)
+        if widen:
+            since_batch = parameters.since_batch.as_scalar()
+            keys = rescore_keys(facts, touched, moment, since_batch, rolls_contacts_up(playbook))
+        else:  # no account columns depend on other contacts, and no account changed: the touched leads alone
+            keys = touched.select("lead_key").distinct()
+        keys_query = store.table_sql(keys)
+        if not store.has_table(KEYS_TABLE):  # the scoring expression needs the table's columns
+            store.replace_table_as(KEYS_TABLE, keys_query)
+        only = store.backend.table(KEYS_TABLE)
+        scores = stamped(
+            score_leads(facts, playbook, moment, only_keys=only, engagement_since=engagement_since), playbook, moment
         )
-        keys = store.backend.table("rescore_keys")
-    else:  # no account columns depend on other contacts, and no account changed: the touched leads alone
-        keys = touched
-    scores = score_leads(facts, playbook, as_of, only_keys=keys, engagement_since=engagement_since)
-    store.replace_rows(SCORES_TABLE, stamped(scores, playbook, as_of), keys)
-    return int(keys.count().to_pyarrow().as_py())
+        return cls(keys_query, store.sql(scores), list(scores.schema().names))
 
 
 def engagement_restarts(store: Store) -> ir.Table | None:
@@ -147,13 +185,17 @@ def engagement_restarts(store: Store) -> ir.Table | None:
     return restarted
 
 
-def stamped(scores: ir.Table, playbook: Playbook, as_of: dt.datetime) -> ir.Table:
+def stamped(scores: ir.Table, playbook: Playbook, as_of: dt.datetime | Moment) -> ir.Table:
     """Scores with the moment and playbook version they were computed for."""
-    return scores.mutate(as_of=ibis.literal(as_of), playbook_version=ibis.literal(playbook.version))
+    return scores.mutate(as_of=fixed_moment(as_of).stamp, playbook_version=ibis.literal(playbook.version))
 
 
 def rescore_keys(
-    facts: Facts, touched: ir.Table, as_of: dt.datetime, since_batch: int, rolls_up: bool = True
+    facts: Facts,
+    touched: ir.Table,
+    as_of: dt.datetime | Moment,
+    since_batch: int | ir.IntegerValue,
+    rolls_up: bool = True,
 ) -> ir.Table:
     """The touched leads plus every contact of an account whose traits changed and, when the
     playbook rolls contacts up into their account (``rolls_up``: an account score or buying
@@ -173,7 +215,7 @@ def rolls_contacts_up(playbook: Playbook) -> bool:
     return accounts.score is not None or bool(accounts.buying_roles)
 
 
-def members_of(facts: Facts, accounts: ir.Table, as_of: dt.datetime) -> ir.Table:
+def members_of(facts: Facts, accounts: ir.Table, as_of: dt.datetime | Moment) -> ir.Table:
     """The leads whose latest account (as of ``as_of``) is one of ``accounts``.
 
     Only a lead with a membership fact naming one of them can be one, so the latest membership

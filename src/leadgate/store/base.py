@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from abc import ABC, abstractmethod
+from collections.abc import Hashable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,6 +75,7 @@ class Store(ABC):
     property_text: PropertyReader
     lead_states_to_rebuild = False  # set when an upgrade dropped lead_state (see migrate)
     name: str  # how messages name the database
+    prepared: dict[Hashable, Any]  # SQL compiled once and reused on this connection, by what it came from
 
     # -- primitives ------------------------------------------------------------------------
     @abstractmethod
@@ -301,17 +303,32 @@ class Store(ABC):
             ibis.options.sql.fuse_selects = fuse
 
     @abstractmethod
+    def query_rows(self, query: str) -> list[dict[str, Any]]:
+        """The rows of a query (such as one compiled by :meth:`sql` and kept), as dicts."""
+
+    def table_sql(self, expression: ir.Table, fuse_selects: bool = False) -> str:
+        """The SQL that materialises ``expression`` as a table with the types it declares (see
+        :meth:`sql` for ``fuse_selects``): a query for :meth:`replace_table_as`."""
+        return self.sql(expression, fuse_selects)
+
     def replace_table(self, name: str, expression: ir.Table, fuse_selects: bool = False) -> None:
-        """Materialise an Ibis expression as a table of this store (derived data only); see
-        :meth:`sql` for ``fuse_selects``."""
+        """Materialise an Ibis expression as a table of this store (derived data only)."""
+        self.replace_table_as(name, self.table_sql(expression, fuse_selects))
+
+    @abstractmethod
+    def replace_table_as(self, name: str, query: str) -> None:
+        """Replace (or create) table ``name`` with the rows of ``query`` (from :meth:`table_sql`)."""
 
     @abstractmethod
     def replace_table_from_arrow(self, name: str, rows: pa.Table) -> None:
         """Store in-memory rows as a (derived or bookkeeping) table, replacing it."""
 
     @abstractmethod
-    def replace_rows(self, name: str, expression: ir.Table, keys: ir.Table, key: str = "lead_key") -> None:
-        """Swap the rows of a derived table whose ``key`` is in ``keys`` for ``expression``'s rows."""
+    def replace_rows_as(
+        self, name: str, query: str, columns: list[str], keys_table: str, key: str = "lead_key"
+    ) -> None:
+        """In one transaction, swap the rows of derived table ``name`` whose ``key`` is in table
+        ``keys_table`` for the rows of ``query`` (from :meth:`sql`, with ``columns``)."""
 
     @abstractmethod
     def export_table(self, name: str, target: Path, columns: list[str] | None = None) -> int:

@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from leadgate.errors import InputError, SettingError, StoreError
 from leadgate.store import sql_duckdb
-from leadgate.store.base import STAGED_COLUMNS, BatchResult, Store, identifier
+from leadgate.store.base import STAGED_COLUMNS, BatchResult, Store, identifier, quoted
 
 __all__ = ["STAGED_COLUMNS", "BatchResult", "DuckDBStore", "duckdb_property_text"]
 
@@ -61,6 +61,7 @@ class DuckDBStore(Store):
     ) -> None:
         self.path = str(path)
         self.name = self.path
+        self.prepared = {}
         self.lead_states_to_rebuild = False
         try:
             self.con = duckdb.connect(self.path, read_only=read_only)
@@ -90,6 +91,14 @@ class DuckDBStore(Store):
         """Run one statement to completion (DuckDB 2 refuses new work while a result is pending)."""
         try:
             return self.con.execute(statement, parameters).fetchall()
+        except duckdb.Error as exc:
+            raise StoreError(f"{type(exc).__name__}: {exc}") from exc
+
+    def query_rows(self, query: str) -> list[dict[str, Any]]:
+        try:
+            cursor = self.con.execute(query)
+            names = [column[0] for column in cursor.description or ()]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
         except duckdb.Error as exc:
             raise StoreError(f"{type(exc).__name__}: {exc}") from exc
 
@@ -157,27 +166,26 @@ class DuckDBStore(Store):
             raise
 
     # -- derived tables --------------------------------------------------------------------
-    def replace_table(self, name: str, expression: ir.Table, fuse_selects: bool = False) -> None:
-        self._run(f"CREATE OR REPLACE TABLE {identifier(name)} AS {self.sql(expression, fuse_selects)}")
+    def replace_table_as(self, name: str, query: str) -> None:
+        self._run(f"CREATE OR REPLACE TABLE {identifier(name)} AS {query}")
 
     def replace_table_from_arrow(self, name: str, rows: pa.Table) -> None:
         with self.registered("arrow_rows", rows):
             self._run(f"CREATE OR REPLACE TABLE {identifier(name)} AS SELECT * FROM arrow_rows")
 
-    def replace_rows(self, name: str, expression: ir.Table, keys: ir.Table, key: str = "lead_key") -> None:
-        self.replace_table("replacement_keys", keys.select(key).distinct())
-        compiled = self.sql(expression)
+    def replace_rows_as(
+        self, name: str, query: str, columns: list[str], keys_table: str, key: str = "lead_key"
+    ) -> None:
         table = identifier(name)
         # A few keys spread over the whole key range: a perfect hash table sized for the range
         # would cost more than it saves.
         self._run(f"SET perfect_ht_threshold = {DEFAULT_HASH_BITS}")
         try:
             with self.transaction():
-                self._run(f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM replacement_keys)")
-                self._run(f"INSERT INTO {table} BY NAME {compiled}")
+                self._run(f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {identifier(keys_table)})")
+                self._run(f"INSERT INTO {table} ({quoted(columns)}) {query}")
         finally:
             self._run(f"SET perfect_ht_threshold = {WHOLE_TABLE_HASH_BITS}")
-            self._run("DROP TABLE IF EXISTS replacement_keys")
 
     def export_table(self, name: str, target: Path, columns: list[str] | None = None) -> int:
         suffix = target.suffix.lower()
@@ -185,8 +193,8 @@ class DuckDBStore(Store):
             raise InputError(f"{target}: export to .csv or .parquet")
         selected = ", ".join(columns) if columns else "*"
         options = "(FORMAT PARQUET)" if suffix == ".parquet" else "(HEADER, DELIMITER ',')"
-        quoted = str(target).replace("'", "''")
-        self._run(f"COPY (SELECT {selected} FROM {identifier(name)}) TO '{quoted}' {options}")
+        escaped = str(target).replace("'", "''")
+        self._run(f"COPY (SELECT {selected} FROM {identifier(name)}) TO '{escaped}' {options}")
         return self.count(name)
 
 

@@ -133,6 +133,7 @@ class PostgresStore(Store):
     def __init__(self, url: str, migrate: bool = True) -> None:
         self.url = url
         self.name = shown_url(url)
+        self.prepared = {}
         self.lead_states_to_rebuild = False
         try:
             # no server-side prepared statements: derived tables are dropped and made again
@@ -157,6 +158,15 @@ class PostgresStore(Store):
             with self.con.cursor() as cursor:
                 cursor.execute(psycopg_query(statement, parameters), parameters)  # type: ignore[call-overload]
                 return cursor.fetchall() if cursor.description is not None else []
+        except psycopg.Error as exc:
+            raise StoreError(f"{type(exc).__name__}: {_first_line(exc)}") from exc
+
+    def query_rows(self, query: str) -> list[dict[str, Any]]:
+        try:
+            with self.con.cursor() as cursor:
+                cursor.execute(query)  # type: ignore[call-overload]
+                names = [column.name for column in cursor.description or ()]
+                return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
         except psycopg.Error as exc:
             raise StoreError(f"{type(exc).__name__}: {_first_line(exc)}") from exc
 
@@ -319,9 +329,8 @@ class PostgresStore(Store):
             self._run(f"ALTER TABLE {spare} RENAME TO {table}")
             self._run(f"ANALYZE {table}")  # a new table has no statistics (see _analyze_if_grown)
 
-    def replace_table(self, name: str, expression: ir.Table, fuse_selects: bool = False) -> None:
-        compiled = self.typed_sql(expression, fuse_selects)
-        self._swap_in(name, lambda spare: self._run(f"CREATE TABLE {spare} AS {compiled}"))
+    def replace_table_as(self, name: str, query: str) -> None:
+        self._swap_in(name, lambda spare: self._run(f"CREATE TABLE {spare} AS {query}"))
 
     def replace_table_from_arrow(self, name: str, rows: pa.Table) -> None:
         def build(spare: str) -> None:
@@ -330,7 +339,7 @@ class PostgresStore(Store):
 
         self._swap_in(name, build)
 
-    def typed_sql(self, expression: ir.Table, fuse_selects: bool = False) -> str:
+    def table_sql(self, expression: ir.Table, fuse_selects: bool = False) -> str:
         """The SQL of an expression whose columns have the types the expression declares.
 
         PostgreSQL may answer with another type than Ibis declares (``round`` goes through
@@ -343,16 +352,13 @@ class PostgresStore(Store):
         )
         return f"SELECT {columns} FROM ({self.sql(expression, fuse_selects)}) AS typed"
 
-    def replace_rows(self, name: str, expression: ir.Table, keys: ir.Table, key: str = "lead_key") -> None:
-        self.replace_table("replacement_keys", keys.select(key).distinct())
-        compiled = self.sql(expression)
+    def replace_rows_as(
+        self, name: str, query: str, columns: list[str], keys_table: str, key: str = "lead_key"
+    ) -> None:
         table = identifier(name)
-        try:
-            with self.transaction():
-                self._run(f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM replacement_keys)")
-                self._run(f"INSERT INTO {table} ({quoted(expression.schema().names)}) {compiled}")
-        finally:
-            self._run("DROP TABLE IF EXISTS replacement_keys")
+        with self.transaction():
+            self._run(f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {identifier(keys_table)})")
+            self._run(f"INSERT INTO {table} ({quoted(columns)}) {query}")
 
     def export_table(self, name: str, target: Path, columns: list[str] | None = None) -> int:
         suffix = target.suffix.lower()
