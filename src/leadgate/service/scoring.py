@@ -92,10 +92,7 @@ def _run_scoring(
             scored = _rescore(store, playbook, as_of, since_batch, since_seq, also, engagement_since)
     else:
         kind = "full"
-        scores = score_leads(store.facts(), playbook, as_of, engagement_since=engagement_since)
-        many = store.count("person_keys") >= FUSED_FROM_PERSON_IDS  # see Store.sql
-        store.replace_table(SCORES_TABLE, stamped(scores, playbook, as_of), fuse_selects=many)
-        scored = store.count(SCORES_TABLE)
+        scored = _score_all(store, playbook, as_of, batch_id, engagement_since)
     seconds = time.perf_counter() - started
     store.record_scoring_run(
         {
@@ -114,6 +111,27 @@ def _run_scoring(
     return ScoringRun(kind, as_of, scored, seconds, playbook.version, reason)
 
 
+def _score_all(
+    store: Store, playbook: Playbook, as_of: dt.datetime, batch_id: int, engagement_since: ir.Table | None
+) -> int:
+    """Rescore every lead; how many. The query reads the moment from ``scoring_parameters``,
+    so its SQL is compiled once per playbook (the simulator's sales side runs a full cycle a day)."""
+    _set_parameters(store, as_of, batch_id)
+    many = store.count("person_keys") >= FUSED_FROM_PERSON_IDS  # see Store.sql
+    key = ("full", playbook.digest, playbook.version, many, engagement_since is not None)
+    if key not in store.prepared:
+        moment = moment_parameter(store.backend.table(PARAMETERS_TABLE))
+        scores = score_leads(store.facts(), playbook, moment, engagement_since=engagement_since)
+        store.prepared[key] = store.table_sql(stamped(scores, playbook, moment), fuse_selects=many)
+    store.replace_table_as(SCORES_TABLE, store.prepared[key])
+    return store.count(SCORES_TABLE)
+
+
+def _set_parameters(store: Store, as_of: dt.datetime, since_batch: int) -> None:
+    parameters = moment_row(as_of).append_column("since_batch", pa.array([since_batch], pa.int64()))
+    store.replace_table_from_arrow(PARAMETERS_TABLE, parameters)
+
+
 def _rescore(
     store: Store,
     playbook: Playbook,
@@ -129,8 +147,7 @@ def _rescore(
     leads from ``touched_keys`` and ``also_keys``, so their SQL is compiled once per playbook
     and shape (see :class:`PreparedRescore`) and run again by every later cycle.
     """
-    parameters = moment_row(as_of).append_column("since_batch", pa.array([since_batch], pa.int64()))
-    store.replace_table_from_arrow(PARAMETERS_TABLE, parameters)
+    _set_parameters(store, as_of, since_batch)
     store.replace_table_from_arrow("also_keys", pa.table({"lead_key": pa.array(sorted(set(also)), pa.int64())}))
     store.touched_lead_keys(since_batch, since_seq)
     widen = rolls_contacts_up(playbook) or store.account_traits_changed_since(since_batch)
