@@ -17,9 +17,13 @@ from typing import Any
 
 import orjson
 
+from leadgate.domain.stages import Stage
 from leadgate.ingest.rows import EventRow, IdentityRow, Row, TraitRow, email_domain, trait_text
 from leadgate.ingest.staging import buffer_rows, empty_buffers, stage_buffers
+from leadgate.lifecycle.facts import AssignmentFact, BreachFact, DecisionFact, TransitionFact
+from leadgate.lifecycle.machine import Cause
 from leadgate.store.base import Store
+from leadgate.store.lifecycle_store import LifecycleStore
 
 LEARNT = dt.datetime(2026, 1, 1)
 
@@ -106,3 +110,115 @@ def _text(value: Any) -> str | None:
     if isinstance(value, (int, float)):
         return trait_text(value, "value", "number")
     return None if value is None else str(value)
+
+
+class Handoff:
+    """Hand-off facts (transitions, assignments, decisions) for leads already saved, written as if
+    recorded: the stage machine does not check them, so a test states outcomes in a few lines.
+
+        Handoff(store).moved("ann", "mql", "2026-03-09T00:00:00", {"fit_1": 20}).decided(
+            "ann", "reject", "2026-03-10T00:00:00", reason="no_budget").save()
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.facts: list[TransitionFact | AssignmentFact | DecisionFact] = []
+        self.stages: dict[int, str] = {}
+
+    def _key(self, lead_id: str) -> int:
+        key = self.store.lead_key_of(lead_id)
+        assert key is not None, f"no lead {lead_id!r}: save the world first"
+        return key
+
+    def moved(self, lead_id: str, target: str, when: str, contributions: dict[str, float] | None = None) -> Handoff:
+        """A transition to ``target``; ``contributions`` (rule id -> points) as a qualifying move records them."""
+        key = self._key(lead_id)
+        recorded = None
+        if contributions is not None:
+            recorded = orjson.dumps(
+                [{"rule": rule, "points": points} for rule, points in contributions.items()]
+            ).decode()
+        source = Stage(self.stages.get(key, "inquiry"))
+        self.facts.append(
+            TransitionFact(
+                key, source, Stage(target), Cause.RULE, "test", "leadgate", at(when), 1, contributions=recorded
+            )
+        )
+        self.stages[key] = target
+        return self
+
+    def assigned(self, lead_id: str, owner: str, when: str, team: str | None = None) -> Handoff:
+        self.facts.append(
+            AssignmentFact(self._key(lead_id), owner, team, "rep", "test", "rep", "test", at(when), None, "routing")
+        )
+        return self
+
+    def decided(self, lead_id: str, kind: str, when: str, reason: str | None = None, actor: str = "rep") -> Handoff:
+        self.facts.append(DecisionFact(self._key(lead_id), kind, actor, at(when), reason=reason))
+        return self
+
+    def save(self) -> Handoff:
+        LifecycleStore(self.store).record(self.facts)
+        self.facts = []
+        return self
+
+
+class Lifecycle:
+    """Lifecycle facts (moves, assignments, decisions, SLA breaches) written like a story, for
+    leads already saved in the store; ``save`` records them through the lifecycle store.
+
+        story = Lifecycle(store)
+        story.move("alice", "inquiry", "mql", "2026-11-03T09:00:00", score=72)
+        story.assign("alice", "bruno", "2026-11-03T09:00:00", due="2026-11-03T13:00:00")
+        story.save()
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.facts: list[Any] = []
+
+    def _key(self, lead_id: str) -> int:
+        key = self.store.lead_key_of(lead_id)
+        assert key is not None, f"no lead {lead_id} in the store"
+        return key
+
+    def move(
+        self,
+        lead_id: str,
+        source: str,
+        target: str,
+        when: str,
+        cause: str = "rule",
+        score: float | None = None,
+        playbook_version: int = 1,
+        actor: str = "leadgate",
+    ) -> Lifecycle:
+        self.facts.append(
+            TransitionFact(
+                self._key(lead_id), Stage(source), Stage(target), Cause(cause), "story", actor, at(when),
+                playbook_version, score=score,
+            )
+        )  # fmt: skip
+        return self
+
+    def assign(self, lead_id: str, owner: str, when: str, due: str | None = None, team: str = "sales") -> Lifecycle:
+        due_at = at(due) if due else None
+        self.facts.append(
+            AssignmentFact(
+                self._key(lead_id), owner, team, "rep", "story", "round_robin", "story", at(when), due_at, "routing"
+            )
+        )
+        return self
+
+    def decide(self, lead_id: str, kind: str, actor: str, when: str, reason: str | None = None) -> Lifecycle:
+        self.facts.append(DecisionFact(self._key(lead_id), kind, actor, at(when), reason=reason))
+        return self
+
+    def breach(self, lead_id: str, owner: str, due: str, when: str, action: str = "recycle") -> Lifecycle:
+        self.facts.append(BreachFact(self._key(lead_id), owner, at(due), at(when), action))
+        return self
+
+    def save(self) -> Lifecycle:
+        LifecycleStore(self.store).record(self.facts)
+        self.facts = []
+        return self

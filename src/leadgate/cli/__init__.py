@@ -17,6 +17,10 @@ from leadgate.errors import InputError, PlaybookInvalid, StoreError, UserError
 from leadgate.cli import workspace_commands, scoring_commands, lifecycle_commands  # noqa: F401
 from leadgate.cli import reps_commands, imports, playbook_commands, service_commands  # noqa: F401
 from leadgate.cli import webhooks_commands, db_commands  # noqa: F401
+from leadgate.cli import tuning_commands  # noqa: F401
+from leadgate.cli import predict_commands  # noqa: F401
+from leadgate.cli import model_commands  # noqa: F401
+from leadgate.cli import report_commands  # noqa: F401
 # isort: on
 
 MAX_ISSUES_SHOWN = 20

@@ -14,6 +14,7 @@ from leadgate.errors import PlaybookInvalid
 from leadgate.ingest.importer import ImportKind, ImportOptions, ImportReport, import_file
 from leadgate.ingest.outcomes import read_outcomes
 from leadgate.ingest.readers import check_readable, detect_format, total_size
+from leadgate.ingest.stage_dates import apply_stage_dates, check_stage_dates, read_stage_dates
 from leadgate.ingest.tables import ColumnMap
 from leadgate.playbook.scopes import trait_declarations
 from leadgate.service.decisions import apply_outcomes
@@ -34,6 +35,7 @@ class ImportSummary(BaseModel):
     aliases_applied: int
     rejects_file: str | None
     batch_id: int | None
+    stage_moves: int = 0  # leads files with stage dates (mql_at, sql_at...): lifecycle moves recorded
 
 
 def _run(
@@ -41,6 +43,9 @@ def _run(
 ) -> None:
     workspace = state(ctx).workspace()
     check_readable(file)
+    stage_rows = read_stage_dates(file, ColumnMap.parse(column_map)) if kind == "leads" else []
+    if stage_rows:
+        check_stage_dates(stage_rows, workspace.playbook(), str(file))
     options = ImportOptions(
         kind=kind,
         column_map=ColumnMap.parse(column_map),
@@ -50,7 +55,8 @@ def _run(
     file_format = detect_format(file)
     with byte_progress(f"importing {file.name}", total_size(file, file_format), enabled=not as_json) as advance:
         report = import_file(workspace.store, file, options, progress=advance)
-    _show(report, as_json)
+    moves = apply_stage_dates(workspace.store, workspace.playbook(), stage_rows, str(file)).moves if stage_rows else 0
+    _show(report, as_json, moves)
 
 
 def _trait_types(workspace: Workspace, kind: ImportKind) -> dict[str, TraitType]:
@@ -63,7 +69,7 @@ def _trait_types(workspace: Workspace, kind: ImportKind) -> dict[str, TraitType]
     return dict(account if kind == "accounts" else lead)
 
 
-def _show(report: ImportReport, as_json: bool) -> None:
+def _show(report: ImportReport, as_json: bool, stage_moves: int = 0) -> None:
     batch = report.batch
     summary = ImportSummary(
         file=report.file,
@@ -76,6 +82,7 @@ def _show(report: ImportReport, as_json: bool) -> None:
         aliases_applied=batch.aliases_applied if batch else 0,
         rejects_file=report.rejects_file,
         batch_id=batch.batch_id if batch else None,
+        stage_moves=stage_moves,
     )
     if as_json:
         print_json(summary)
@@ -86,6 +93,8 @@ def _show(report: ImportReport, as_json: bool) -> None:
         + (" (all were already stored)" if report.facts_added == 0 and report.rows_read else ""),
         highlight=False,
     )
+    if stage_moves:
+        console.print(f"{report.file}: recorded {stage_moves:,} stage moves from its stage dates", highlight=False)
     if report.rows_rejected:
         console.print(
             f"[yellow]{report.rows_rejected:,} bad rows skipped[/]; they are in {report.rejects_file}", highlight=False

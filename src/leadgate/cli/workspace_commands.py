@@ -144,12 +144,21 @@ def simulate(
         help="Write importable files (events.jsonl, leads.csv, accounts.csv, outcomes.csv) to this folder instead "
         "(no sales side: it needs a workspace).",
     ),
+    crm_table: Path | None = typer.Option(
+        None,
+        "--crm-table",
+        help="Write a CRM-style lead table of the same history to this CSV (or .parquet) file instead, for "
+        "'leadgate train --csv' (no workspace needed).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Fill the workspace with a realistic synthetic history (accounts, contacts, events, outcomes), then play the
     sales side over it (cycles, assignments, accepts, rejections with reasons, SLA breaches, SQLs, won and lost)."""
-    workspace = None if to_files is not None else state(ctx).workspace()
     moment = parse_moment(end, "--end") or _today()
+    if crm_table is not None:
+        _write_crm_table(crm_table, leads, days, seed, moment, as_json)
+        return
+    workspace = None if to_files is not None else state(ctx).workspace()
     summary, played = _simulate(workspace, to_files, leads, days, seed, moment, not as_json, sales)
     if as_json:
         print_json({**summary.__dict__, "events": summary.events, "sales": played.as_dict() if played else None})
@@ -158,6 +167,21 @@ def simulate(
     console.print(f"Simulated into {where}: {describe(summary)}", highlight=False)
     if played is not None:
         console.print(f"Sales side: {played.describe()}.", highlight=False)
+
+
+def _write_crm_table(path: Path, leads: int, days: int, seed: int, end: dt.datetime, as_json: bool) -> None:
+    from leadgate.simulate.crm_table import write_simulated_crm_table  # numpy loads on demand
+
+    with spinner("simulating the lead table", not as_json):
+        written = write_simulated_crm_table(path, leads, days, seed, end)
+    if as_json:
+        print_json(written.__dict__)
+        return
+    console.print(
+        f"Wrote {written.rows:,} leads ({written.converted:,} converted) to {written.path}: the target is "
+        f"'{written.target}', and '{written.leaky_column}' is filled in after the outcome (a leak to catch).",
+        highlight=False,
+    )
 
 
 @app.command()

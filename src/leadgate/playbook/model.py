@@ -84,6 +84,14 @@ class TraitDeclarations(Strict):
 ListItem = str | float
 
 
+class Predict(Strict):
+    """How the predictive score reads the history (``leadgate train``): which stage counts as
+    converted, and after how many days without a decisive move an episode counts as not converted."""
+
+    converts_at: Literal["sql", "won"] = "sql"
+    no_progress_days: PositiveInt = 90
+
+
 class PlaybookModel(Strict):
     """Everything marketing and sales agreed on, in one versioned document."""
 
@@ -103,6 +111,7 @@ class PlaybookModel(Strict):
     routing: list[RoutingRule] = Field(default_factory=list)
     teams: dict[Name, Team] = Field(default_factory=dict)
     notify: list[Notification] = Field(default_factory=list)
+    predict: Predict = Field(default_factory=Predict)
 
     @field_validator("holidays", mode="before")
     @classmethod
