@@ -15,11 +15,14 @@ $(BIN)/python:
 
 # The demo needs leadgate only; the tests also need Spark, hypothesis and the linters. The tests
 # start (and stop) a throwaway PostgreSQL 15 from the machine's initdb and pg_ctl (see tests/postgres_server.py).
+# LightGBM's wheel needs the GNU OpenMP runtime (Debian's libgomp1).
 $(BASE): pyproject.toml | $(BIN)/python
+	ldconfig -p | grep -q libgomp.so.1 || (apt-get update -qq && apt-get install -y -qq libgomp1)
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
 $(FULL): pyproject.toml | $(BIN)/python
+	ldconfig -p | grep -q libgomp.so.1 || (apt-get update -qq && apt-get install -y -qq libgomp1)
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@ $(BASE)
 
