@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import math
 
+import pyarrow as pa
 import pytest
 
+from leadgate.errors import PlaybookInvalid
 from leadgate.playbook.loader import parse_playbook
 from leadgate.scoring.engine import score_leads
+from leadgate.store.base import Store
 from tests.worlds import World, at
 
 PLAYBOOK = """
@@ -79,3 +82,46 @@ def test_anonymous_history_joins_the_lead_after_an_alias(world: World) -> None:
     assert score(world, "2026-11-20T00:00:00")["carol"]["engagement"] == 0
     world.alias("cookie-1", "carol").save()
     assert score(world, "2026-11-20T00:00:00")["carol"]["engagement"] == 40
+
+
+PREDICTED = PLAYBOOK.replace(
+    'mql: {when: "fit >= 30 and engagement >= 40"}',
+    'mql: {when: "fit >= 30 and (engagement >= 40 or p_convert >= 0.25)"}',
+)
+
+
+def test_the_predicted_probability_can_qualify_a_lead_and_is_missing_without_a_prediction(store: Store) -> None:
+    world = World(store)
+    world.account("acme", employees=500)
+    for name in ("ann", "bob", "cid"):  # fit 35 each (20 + 15), no engagement
+        world.lead(name, account="acme", role="CEO")
+    world.save()
+    playbook = parse_playbook(PREDICTED, "t.yaml")
+    rows = {
+        r["lead_id"]: r
+        for r in score_leads(store.facts(), playbook, at("2026-11-20T09:00:00")).to_pyarrow().to_pylist()
+    }
+    assert {name: rows[name]["q_mql"] for name in rows} == {"ann": False, "bob": False, "cid": False}  # no model yet
+    keys = {name: store.lead_key_of(name) for name in ("ann", "bob")}
+    predictions = pa.table(
+        {
+            "lead_key": pa.array([keys["ann"], keys["bob"]], pa.int64()),
+            "model_version": pa.array([1, 1], pa.int64()),
+            "p_convert": pa.array([0.25, 0.2499], pa.float64()),  # ann at the threshold, bob just under
+            "as_of": pa.array([at("2026-11-20T00:00:00")] * 2, pa.timestamp("us")),
+            "top_factors": pa.array(["[]", "[]"]),
+        }
+    )
+    store.replace_table_from_arrow("lead_predictions", predictions)
+    scored = score_leads(store.facts(), playbook, at("2026-11-20T09:00:00")).to_pyarrow().to_pylist()
+    rows = {r["lead_id"]: r for r in scored}
+    assert {name: rows[name]["qualifies_as"] for name in rows} == {"ann": "mql", "bob": "inquiry", "cid": "inquiry"}
+    assert rows["ann"]["fit"] == 35 and rows["ann"]["score"] == 35  # the probability adds no points
+
+
+def test_a_fit_rule_cannot_read_the_predicted_probability() -> None:
+    text = PLAYBOOK.replace('"lead.role in [CTO, CEO]"', '"p_convert >= 0.5"')
+    with pytest.raises(PlaybookInvalid) as raised:
+        parse_playbook(text, "t.yaml")
+    (issue,) = raised.value.issues
+    assert issue.code == "PB105" and "p_convert" in str(issue)

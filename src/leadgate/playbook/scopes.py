@@ -37,6 +37,8 @@ LEAD_SCORE_NAMES: Names = {
     ("engagement",): "number",
     ("score",): "number",
 }
+# The predictive model's probability of conversion (``leadgate predict``): missing without a model.
+PREDICTION_NAMES: Names = {("p_convert",): "number"}
 
 
 def build_scopes(raw: Any) -> dict[ConditionKind, Scope]:
@@ -64,6 +66,7 @@ def build_scopes(raw: Any) -> dict[ConditionKind, Scope]:
                 "score": scores_elsewhere,
                 "scores": scores_elsewhere,
                 "product": scores_elsewhere,
+                "p_convert": scores_elsewhere,
                 "properties": "fit rules read traits; filter events with an engagement rule's 'where:'",
             },
         ),
@@ -95,6 +98,7 @@ def build_scopes(raw: Any) -> dict[ConditionKind, Scope]:
                 **lead_names,
                 **account_names,
                 **rollups,
+                **PREDICTION_NAMES,
             },
             lists=lists,
             allow_events=True,

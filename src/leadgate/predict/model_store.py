@@ -20,33 +20,7 @@ import pyarrow as pa
 
 from leadgate.predict.learners import FittedModel
 from leadgate.store.base import Store
-from leadgate.store.schema import ARROW_TYPES, Columns
-
-MODEL_TABLES: dict[str, Columns] = {
-    "models": {
-        "version": "int64",
-        "trained_at": "timestamp",
-        "as_of": "timestamp",  # the labels are what was known then
-        "playbook_version": "int64",
-        "converts_at": "text",
-        "window_start": "timestamp",  # the first and last qualification moment of the episodes used
-        "window_end": "timestamp",
-        "validation_from": "timestamp",  # episodes from here on were the validation part
-        "n_train": "int64",
-        "n_validation": "int64",
-        "features": "text",  # JSON list
-        "metrics": "text",  # JSON: the model's Metrics on the validation part
-        "baseline_metrics": "text",  # JSON: the logistic baseline's
-        "model": "text",  # base64 of the pickled FittedModel
-    },
-    "lead_predictions": {
-        "lead_key": "int64",
-        "model_version": "int64",
-        "p_convert": "float64",
-        "as_of": "timestamp",
-        "top_factors": "text",  # JSON: [{feature, value, log_odds}], the largest first
-    },
-}
+from leadgate.store.schema import ARROW_TYPES, MODEL_TABLES
 
 
 @dataclass(frozen=True)
@@ -74,9 +48,6 @@ _RECORD_COLUMNS = [name for name in MODEL_TABLES["models"] if name != "model"]
 class ModelStore:
     def __init__(self, store: Store) -> None:
         self.store = store
-        for name, columns in MODEL_TABLES.items():
-            if not store.has_table(name):
-                store._run(f"CREATE TABLE {name} ({store._column_list(columns)})")
 
     def add(self, record: ModelRecord, model: FittedModel) -> None:
         values = {**record.__dict__}

@@ -89,6 +89,8 @@ def score_leads(
         ),
         "account_id",
     )
+    if uses_prediction(playbook):
+        table = _with_prediction(table, facts)
     aggregates = EventPlan(playbook, facts, as_of, engagement_since).aggregate(only_keys)
     table = left_join(table, aggregates.main, "lead_key")
     if aggregates.daily is not None:
@@ -149,6 +151,21 @@ def _all_conditions(playbook: Playbook) -> list[ast.Node]:
     return nodes
 
 
+def uses_prediction(playbook: Playbook) -> bool:
+    """Whether a stage or routing condition reads the predicted probability ``p_convert``."""
+    return any(ref.path == ("p_convert",) for condition in _all_conditions(playbook) for ref in ast.refs(condition))
+
+
+def _with_prediction(table: ir.Table, facts: Facts) -> ir.Table:
+    """The lead's latest predicted probability as ``p_convert`` (missing without a prediction).
+
+    It is read, never written: a condition may use it, and it overwrites no rule score."""
+    if facts.predictions is None:
+        return table.mutate(p_convert=ibis.null("float64"))
+    predictions = facts.predictions.select("lead_key", "p_convert")
+    return left_join(table, predictions, "lead_key")
+
+
 def _as_entity(only_keys: ir.Table | None) -> ir.Table | None:
     return None if only_keys is None else only_keys.select(entity_key=only_keys.lead_key)
 
@@ -163,7 +180,7 @@ def resolver(table: ir.Table) -> ConditionCompiler:
 
     def resolve(ref: ast.Ref) -> ir.Value:
         head, *rest = ref.path
-        if head in ("fit", "engagement", "score"):
+        if head in ("fit", "engagement", "score", "p_convert"):
             return table[head]
         if head == "scores":
             return table[score_column(rest[0])]

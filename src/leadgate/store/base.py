@@ -30,6 +30,7 @@ from leadgate.store.schema import (
     FACT_TABLES,
     LEAD_STATE_TABLE,
     LIFECYCLE_TABLES,
+    MODEL_TABLES,
     SCHEMA_VERSION,
     SERVICE_TABLES,
     Columns,
@@ -62,7 +63,10 @@ class BatchResult:
 
 
 def all_tables() -> dict[str, Columns]:
-    return {**FACT_TABLES, **LIFECYCLE_TABLES, **DERIVED_TABLES, **BOOKKEEPING_TABLES, **SERVICE_TABLES}
+    return {**FACT_TABLES, **LIFECYCLE_TABLES, **DERIVED_TABLES, **BOOKKEEPING_TABLES, **MODEL_TABLES, **SERVICE_TABLES}
+
+
+PREDICTIONS_TABLE = "lead_predictions"  # see leadgate.predict.model_store
 
 
 class Store(ABC):
@@ -195,6 +199,7 @@ class Store(ABC):
             person_keys=backend.table("person_keys"),
             property_text=self.property_text,
             engine=self.engine,
+            predictions=backend.table(PREDICTIONS_TABLE) if self.has_table(PREDICTIONS_TABLE) else None,
         )
 
     def count(self, table: str) -> int:

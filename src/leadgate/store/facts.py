@@ -36,6 +36,8 @@ class Facts:
     person_keys: ir.Table
     property_text: PropertyReader
     engine: str
+    # ``lead_key``, ``p_convert``: the latest predictions (``leadgate predict``); None before any
+    predictions: ir.Table | None = None
 
     def event_property(self, events: ir.Table, name: str) -> ir.StringValue:
         """An event property as text (null when absent), from its column when it has one."""

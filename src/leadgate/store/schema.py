@@ -204,6 +204,33 @@ BOOKKEEPING_TABLES: dict[str, Columns] = {
     },
 }
 
+# What the predictive model keeps (leadgate.predict.model_store): models and the latest predictions.
+MODEL_TABLES: dict[str, Columns] = {
+    "models": {
+        "version": "int64",
+        "trained_at": "timestamp",
+        "as_of": "timestamp",  # the labels are what was known then
+        "playbook_version": "int64",
+        "converts_at": "text",
+        "window_start": "timestamp",  # the first and last qualification moment of the episodes used
+        "window_end": "timestamp",
+        "validation_from": "timestamp",  # episodes from here on were the validation part
+        "n_train": "int64",
+        "n_validation": "int64",
+        "features": "text",  # JSON list
+        "metrics": "text",  # JSON: the model's Metrics on the validation part
+        "baseline_metrics": "text",  # JSON: the logistic baseline's
+        "model": "text",  # base64 of the pickled FittedModel
+    },
+    "lead_predictions": {
+        "lead_key": "int64",
+        "model_version": "int64",
+        "p_convert": "float64",
+        "as_of": "timestamp",
+        "top_factors": "text",  # JSON: [{feature, value, log_odds}], the largest first
+    },
+}
+
 # What the HTTP service keeps: API keys (only a hash of each secret).
 SERVICE_TABLES: dict[str, Columns] = {
     "api_keys": {

@@ -121,6 +121,8 @@ ERASE_PERSON = (
        WHERE lead_key = $lead_key""",
     # sales notes are free text about the person; another lead named as its duplicate forgets it
     "UPDATE decisions SET note = NULL, duplicate_of = NULL WHERE lead_key = $lead_key",
+    # a prediction's top factors quote the person's traits
+    "DELETE FROM lead_predictions WHERE lead_key = $lead_key",
     """UPDATE decisions SET duplicate_of = NULL WHERE duplicate_of IN
        (SELECT id_value FROM person_keys WHERE lead_key = $lead_key AND id_kind = 'user')""",
     """UPDATE transitions SET detail = replace(detail, 'duplicate of ' || p.id_value, 'duplicate of an erased lead')
