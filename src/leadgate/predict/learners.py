@@ -48,7 +48,7 @@ class MinimumData:
     10 positives is about 0.08).
     """
 
-    rows: int = 200
+    rows: int = 150
     per_outcome: int = 40
     validation_per_outcome: int = 10
 

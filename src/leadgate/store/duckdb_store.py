@@ -94,6 +94,10 @@ class DuckDBStore(Store):
         except duckdb.Error as exc:
             raise StoreError(f"{type(exc).__name__}: {exc}") from exc
 
+    def _inserted(self, statement: str, parameters: Any = None) -> int:
+        rows = self._run(statement, parameters)  # DuckDB answers an INSERT with its row count
+        return int(rows[0][0]) if rows else 0
+
     def query_rows(self, query: str) -> list[dict[str, Any]]:
         try:
             cursor = self.con.execute(query)

@@ -161,6 +161,14 @@ class PostgresStore(Store):
         except psycopg.Error as exc:
             raise StoreError(f"{type(exc).__name__}: {_first_line(exc)}") from exc
 
+    def _inserted(self, statement: str, parameters: Any = None) -> int:
+        try:
+            with self.con.cursor() as cursor:
+                cursor.execute(psycopg_query(statement, parameters), parameters)  # type: ignore[call-overload]
+                return max(cursor.rowcount, 0)
+        except psycopg.Error as exc:
+            raise StoreError(f"{type(exc).__name__}: {_first_line(exc)}") from exc
+
     def query_rows(self, query: str) -> list[dict[str, Any]]:
         try:
             with self.con.cursor() as cursor:
