@@ -128,9 +128,9 @@ def test_the_same_seed_gives_the_same_model() -> None:
 
 
 def test_too_little_history_says_what_is_missing() -> None:
-    leads = logistic_leads(150, seed=6)
-    train, validation = parts(150, 100, 50)
-    with pytest.raises(UserError, match=r"too little history.*150 rows \(at least 200\)"):
+    leads = logistic_leads(120, seed=6)
+    train, validation = parts(120, 80, 40)
+    with pytest.raises(UserError, match=r"too little history.*120 rows \(at least 150\)"):
         fit_classifier(leads.features, leads.converted, train=train, validation=validation, categorical=["plan"])
 
 

@@ -82,6 +82,19 @@ def test_rule_rates_are_the_ones_worked_out_by_hand(store: Store) -> None:
     assert engagement.lift == round(round(2 / 3, 4) / 0.5, 4)
 
 
+def test_the_feedback_can_be_split_by_playbook_version(store: Store) -> None:
+    """cid qualified under version 2, the others under version 1 (written by hand below). Version 1:
+    ann (SQL), bob and dee (rejected): base SQL rate 1/3. Version 2: cid (SQL, won): 1/1."""
+    story(store)
+    store._run("UPDATE transitions SET playbook_version = 2 WHERE lead_key = ?", [store.lead_key_of("cid")])
+    playbook = parse_playbook(PLAYBOOK, "tune.yaml")
+    first, second = tune(store, playbook, AS_OF, version=1), tune(store, playbook, AS_OF, version=2)
+    assert (first.episodes, first.base_sql_rate, first.playbook_version) == (3, round(1 / 3, 4), 1)
+    assert (second.episodes, second.base_sql_rate) == (1, 1.0)
+    assert {rule.rule: rule.mqls for rule in second.rules}["engagement_1"] == 1
+    assert tune(store, playbook, AS_OF, version=3).episodes == 0
+
+
 def test_rejection_reasons_by_source_campaign_rep_and_rule(store: Store) -> None:
     """bob's first touch is google (spring); dee has none. bob had both rules, dee only fit_1."""
     story(store)

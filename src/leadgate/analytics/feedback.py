@@ -71,6 +71,7 @@ class Suggestion(BaseModel):
 
 class TuneReport(BaseModel):
     as_of: dt.datetime
+    playbook_version: int | None  # only the episodes that qualified under this version (None: all)
     episodes: int
     closed: int
     base_sql_rate: float | None
@@ -80,15 +81,19 @@ class TuneReport(BaseModel):
     notes: list[str]
 
 
-def tune(store: Store, playbook: Playbook, as_of: dt.datetime) -> TuneReport:
-    """The whole feedback as of ``as_of`` (facts recorded later are not read)."""
+def tune(store: Store, playbook: Playbook, as_of: dt.datetime, version: int | None = None) -> TuneReport:
+    """The whole feedback as of ``as_of`` (facts recorded later are not read), over the episodes
+    that qualified under playbook ``version`` (None: every episode)."""
     frame = episodes(store, playbook, as_of)
+    if version is not None:
+        frame = frame[frame["playbook_version"] == version].reset_index(drop=True)
     base = _rate(frame["sql"])
     rules = [_rule_feedback(rule, frame, base) for rule in playbook.rules]
     reasons = _reasons(rejections(store, frame, as_of)) if len(frame) else []
     suggestions, notes = _suggestions(store, playbook, frame)
     return TuneReport(
         as_of=as_of,
+        playbook_version=version,
         episodes=len(frame),
         closed=int(frame["converted"].notna().sum()) if len(frame) else 0,
         base_sql_rate=base,

@@ -177,6 +177,9 @@ def _days(value: float | None) -> str:
 def tune(
     ctx: typer.Context,
     as_of: str | None = typer.Option(None, "--as-of", help="Read the facts recorded up to this time (default: now)."),
+    version: int | None = typer.Option(
+        None, "--version", min=1, help="Only the episodes that qualified under this playbook version (default: all)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Rule and reason feedback: per rule MQLs, acceptance, SQL and won rates, lift; rejection reasons by source,
@@ -185,7 +188,7 @@ def tune(
 
     moment = parse_moment(as_of) or utc_now()
     workspace = state(ctx).workspace()
-    report = tune_playbook(workspace.store, workspace.playbook(), moment)
+    report = tune_playbook(workspace.store, workspace.playbook(), moment, version)
     if as_json:
         print_json(report)
         return
@@ -194,7 +197,9 @@ def tune(
 
 def print_tune(report: TuneReport) -> None:
     console.print(
-        f"[bold]Rule feedback[/] as of {report.as_of:%Y-%m-%d %H:%M} UTC: {report.episodes:,} qualification episodes "
+        f"[bold]Rule feedback[/] as of {report.as_of:%Y-%m-%d %H:%M} UTC"
+        + (f", playbook version {report.playbook_version}" if report.playbook_version is not None else "")
+        + f": {report.episodes:,} qualification episodes "
         f"({report.closed:,} closed); base SQL rate {_share(report.base_sql_rate)}",
         highlight=False,
     )
