@@ -270,6 +270,17 @@ def workspace(
     return root
 
 
+def test_init_names_the_database_by_its_url(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not by the URL's last part as if it were a file of the workspace (a password would be hidden)."""
+    monkeypatch.setenv("LEADGATE_DATABASE", postgres_url)
+    status, out, _ = run(capsys, "init", str(tmp_path / "ws"))
+    assert status == 0
+    database_line = next(line for line in out.splitlines() if "the facts and scores" in line)
+    assert database_line.split()[0] == shown_url(postgres_url)
+
+
 test_cli_score_leads_explain_and_export = test_cli.test_score_leads_explain_and_export
 test_cli_leads_by_stage_and_top = test_cli.test_leads_by_stage_and_top
 test_cli_a_bad_import_lists_its_rows_and_imports_nothing = test_cli.test_a_bad_import_lists_its_rows_and_imports_nothing

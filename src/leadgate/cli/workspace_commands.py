@@ -30,10 +30,11 @@ def init(
     """Create a workspace: settings (leadgate.toml), an example playbook, an empty DuckDB database."""
     workspace = init_workspace(directory, force=force)
     workspace.close()
+    database = workspace.database if isinstance(workspace.database, str) else workspace.database_path.name
     console.print(
         f"Created a leadgate workspace in {directory}:\n"
         f"  {SETTINGS_FILE}   settings\n  {workspace.playbook_path.name}   the example playbook (edit it)\n"
-        f"  {workspace.database_path.name}   the facts and scores\n"
+        f"  {shown_setting('database', database)}   the facts and scores\n"
         f"Next: cd {directory} && leadgate import events FILE, or leadgate simulate --leads 2000 --days 120",
         highlight=False,
     )
