@@ -1,6 +1,7 @@
 """`make bench-service`: the HTTP service under a sustained load of Segment batches.
 
-    python bench/service.py [--duration 60] [--clients 4] [--in-flight 1] [--leads 100000] [--json]
+    python bench/service.py [--duration 60] [--clients 4] [--in-flight 1] [--leads 100000]
+                            [--postgres] [--workers N] [--json]
 
 Starts ``leadgate serve`` on a fresh workspace (the example playbook) in its own process.
 ``--clients`` client processes each keep ``--in-flight`` requests going, every one a
@@ -14,6 +15,10 @@ costs up to a second a call, under the lock the cycles need. The server's reside
 sampled every second. At the end the server stops and the stored events are counted against
 the acknowledged ones (a figure of work that was not done would be worthless).
 
+With ``--postgres`` the workspace's database is a throwaway PostgreSQL 15 server started for the
+run (the test suite's: initdb and pg_ctl on a free port, durability off, as in tests), and
+``--workers N`` serves it with N processes.
+
 Each client and the probe run this file again (``--as-client N``, ``--as-probe``) and print
 one marked JSON line with what they measured.
 """
@@ -21,6 +26,7 @@ one marked JSON line with what they measured.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -30,11 +36,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import httpx
+import psycopg
 from report import Target
 from service_load import RESULT_MARK, assignments_readable, percentile, run_client, run_probe
 
@@ -51,6 +59,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--clients", type=int, default=4, help="client processes (default 4)")
     parser.add_argument("--in-flight", type=int, default=1, help="requests each client keeps going (default 1)")
     parser.add_argument("--leads", type=int, default=100_000, help="distinct leads the messages name (default 100k)")
+    parser.add_argument("--postgres", action="store_true", help="store in a throwaway PostgreSQL server")
+    parser.add_argument("--workers", type=int, default=1, help="server processes (PostgreSQL only; default 1)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
     parser.add_argument("--workspace", type=Path, help="where the fresh workspace goes (default: a temporary folder)")
     parser.add_argument("--as-client", type=int, help=argparse.SUPPRESS)
@@ -81,9 +91,10 @@ def prepare_workspace(root: Path) -> tuple[str, str]:
     return ingest, admin
 
 
-def start_server(root: Path, port: int) -> subprocess.Popen[bytes]:
+def start_server(root: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
     leadgate = str(Path(sys.executable).with_name("leadgate"))
     command = [leadgate, "--workspace", str(root), "serve", "--port", str(port), "--log-level", "warning"]
+    command += ["--workers", str(workers)] if workers > 1 else []
     server = subprocess.Popen(command, stdout=sys.stderr)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -132,17 +143,34 @@ def collect(helper: subprocess.Popen[str], timeout: float) -> dict[str, Any]:
 def sample_memory(pid: int, duration: float) -> list[tuple[float, int]]:
     """The server's RSS every second during the load: (seconds since the start, bytes)."""
     started = time.monotonic()
-    samples = [(0.0, rss_bytes(pid)[0])]
+    samples = [(0.0, tree_rss_bytes(pid)[0])]
     while (elapsed := time.monotonic() - started) < duration:
         time.sleep(min(1.0, duration - elapsed))
-        samples.append((time.monotonic() - started, rss_bytes(pid)[0]))
+        samples.append((time.monotonic() - started, tree_rss_bytes(pid)[0]))
     return samples
 
 
-def stored_events(database: Path) -> int:
-    with duckdb.connect(str(database), read_only=True) as connection:
-        row = connection.execute("SELECT count(*) FROM events").fetchone()
-    return int(row[0]) if row else 0
+def stored_events(root: Path) -> int:
+    url = os.environ.get("LEADGATE_DATABASE")
+    if url:
+        with psycopg.connect(url) as connection:
+            found = connection.execute("SELECT count(*) FROM events").fetchone()
+    else:
+        with duckdb.connect(str(root / "leadgate.duckdb"), read_only=True) as connection:
+            found = connection.execute("SELECT count(*) FROM events").fetchone()
+    return int(found[0]) if found else 0
+
+
+def tree_rss_bytes(pid: int) -> tuple[int, int]:
+    """Resident memory of the server and its worker processes (``--workers``), now and peak."""
+    pids = [pid] + [int(child) for child in _children(pid)]
+    sizes = [rss_bytes(one) for one in pids]
+    return sum(size[0] for size in sizes), sum(size[1] for size in sizes)
+
+
+def _children(pid: int) -> list[str]:
+    found = Path(f"/proc/{pid}/task/{pid}/children")
+    return found.read_text().split() if found.exists() else []
 
 
 def run_bench(args: argparse.Namespace, root: Path) -> dict[str, Any]:
@@ -150,7 +178,7 @@ def run_bench(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     key, reader_key = prepare_workspace(root)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    server = start_server(root, port)
+    server = start_server(root, port, args.workers)
     try:
         has_lead_route = assignments_readable(url)
         load_before = os.getloadavg()
@@ -159,12 +187,12 @@ def run_bench(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         samples = sample_memory(server.pid, args.duration)
         load_after = os.getloadavg()
         *clients, probe = [collect(helper, timeout=args.duration + 120) for helper in helpers]
-        peak = rss_bytes(server.pid)[1]
+        peak = tree_rss_bytes(server.pid)[1]
         health = httpx.get(f"{url}/v1/health", timeout=30).json()
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=120)
-    stored = stored_events(root / "leadgate.duckdb")
+    stored = stored_events(root)
     results = summarise(args, clients, probe, samples, peak, stored, has_lead_route, (load_before, load_after))
     results["server"] = {"commits": health["commits"], "cycles": health["cycles"]}
     return results
@@ -188,7 +216,13 @@ def summarise(
     assignment = probe["assignment_ms"]
     return {
         "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "settings": {"duration": args.duration, "clients": args.clients, "in_flight": args.in_flight},
+        "settings": {
+            "duration": args.duration,
+            "clients": args.clients,
+            "in_flight": args.in_flight,
+            "database": "postgresql" if args.postgres else "duckdb",
+            "workers": args.workers,
+        },
         "machine": {"cpus": os.cpu_count(), "load_before": loads[0], "load_after": loads[1]},
         "requests": len(latencies),
         "failed_requests": sum(client["failed"] for client in clients),
@@ -210,8 +244,15 @@ def summarise(
 
 def bench_targets(results: dict[str, Any]) -> list[Target]:
     rss = results["server_rss_bytes"]
+    postgres = results["settings"]["database"] == "postgresql"
     found = [
-        Target("messages per second (DuckDB)", results["messages_per_second"], 30_000, "msg/s", at_most=False),
+        Target(
+            f"messages per second ({'PostgreSQL' if postgres else 'DuckDB'})",
+            results["messages_per_second"],
+            15_000 if postgres else 30_000,
+            "msg/s",
+            at_most=False,
+        ),
         Target("request latency p99", results["latency_ms"]["p99"], 100, "ms", at_most=True),
         Target("server RSS growth, middle to end", 100 * (rss["end"] / rss["middle"] - 1), 10, "%", at_most=True),
     ]
@@ -227,7 +268,8 @@ def table(results: dict[str, Any]) -> str:
     server = results["server"]
     lines = [
         f"leadgate service bench: {settings['clients']} clients x {settings['in_flight']} requests in flight, "
-        f"batches of 100 messages, {settings['duration']:.0f} s",
+        f"batches of 100 messages, {settings['duration']:.0f} s, {settings['database']} "
+        f"({settings['workers']} server process{'es' if settings['workers'] > 1 else ''})",
         f"machine: {machine['cpus']} CPUs, load average {machine['load_before'][0]:.2f} before, "
         f"{machine['load_after'][0]:.2f} after (others' work makes timings noisy)",
         "",
@@ -258,6 +300,27 @@ def table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+@contextlib.contextmanager
+def throwaway_postgres(wanted: bool) -> Iterator[None]:
+    """With ``wanted``: a PostgreSQL server for the run, named by LEADGATE_DATABASE (which the
+    workspace, the server and its workers read)."""
+    if not wanted:
+        yield
+        return
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.postgres_server import PostgresServer
+
+    server = PostgresServer()
+    server.start()
+    try:
+        os.environ["LEADGATE_DATABASE"] = server.new_database()
+        progress(f"PostgreSQL at {os.environ['LEADGATE_DATABASE']}")
+        yield
+    finally:
+        os.environ.pop("LEADGATE_DATABASE", None)
+        server.stop()
+
+
 def helper_main(args: argparse.Namespace) -> int:
     """In a load process: run the client or the probe, print its result as one marked JSON line."""
     if args.as_probe:
@@ -272,11 +335,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.as_client is not None or args.as_probe:
         return helper_main(args)
-    if args.workspace is not None:
-        results = run_bench(args, args.workspace)
-    else:
-        with tempfile.TemporaryDirectory(prefix="leadgate-bench-service-") as folder:
-            results = run_bench(args, Path(folder) / "ws")
+    with throwaway_postgres(args.postgres):
+        if args.workspace is not None:
+            results = run_bench(args, args.workspace)
+        else:
+            with tempfile.TemporaryDirectory(prefix="leadgate-bench-service-") as folder:
+                results = run_bench(args, Path(folder) / "ws")
     results["targets"] = [target.as_dict() for target in bench_targets(results)]
     if results["events"]["acknowledged"] != results["events"]["stored"]:
         print("VERIFICATION FAILED: the stored events are not the acknowledged ones", file=sys.stderr)
