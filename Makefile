@@ -7,7 +7,7 @@ BASE   := $(VENV)/.installed-base-$(HASH)
 FULL   := $(VENV)/.installed-test-$(HASH)
 DEMO   ?= demo-workspace
 
-.PHONY: demo test lint typecheck unit bench bench-service clean
+.PHONY: demo test lint typecheck unit bench bench-service bench-backtest bench-report clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,10 +44,20 @@ unit: $(FULL)
 bench: $(FULL)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/service.py
+	$(BIN)/python bench/backtest.py
+	$(BIN)/python bench/funnel_report.py
 
 # The HTTP service alone: sustained ingestion, request latency, memory, event to assignment.
 bench-service: $(FULL)
 	$(BIN)/python bench/service.py
+
+# A year replayed under the bench playbook and a stricter candidate (leadgate backtest).
+bench-backtest: $(FULL)
+	$(BIN)/python bench/backtest.py
+
+# leadgate report over 1M leads with a full lifecycle history.
+bench-report: $(FULL)
+	$(BIN)/python bench/funnel_report.py
 
 clean:
 	rm -rf $(VENV) $(DEMO) bench-workspace .pytest_cache .mypy_cache .ruff_cache .hypothesis

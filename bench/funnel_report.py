@@ -158,7 +158,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--leads", type=int, default=1_000_000)
     parser.add_argument("--events", type=int, default=5_000_000)
-    parser.add_argument("--workspace", type=Path, default=Path("bench-funnel-workspace"))
+    parser.add_argument("--workspace", type=Path, default=Path("bench-workspace") / "funnel")
     args = parser.parse_args()
     size = DatasetSize(events=args.events, leads=args.leads, accounts=max(args.leads // 20, 1))
     started = time.perf_counter()
