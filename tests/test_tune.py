@@ -131,6 +131,34 @@ def test_too_little_history_gives_a_note_instead_of_suggestions(store: Store) ->
     assert "at least 20 closed episodes" in report.notes[0]
 
 
+def test_points_are_suggested_from_which_rules_convert(store: Store) -> None:
+    """24 MQL episodes: twelve leads qualified on the fit rule alone all became SQL, twelve on the
+    engagement rule alone were all rejected. The regression's two features are mirror images (one
+    is 1 exactly where the other is 0) and the outcomes follow them, so by symmetry the fitted
+    coefficients are opposite (+c and -c). Rescaled so that their mean size equals the rules' mean
+    size ((20 + 10) / 2 = 15): +15 points for the fit rule, -15 for the engagement rule."""
+    names = [f"g{index}" for index in range(12)] + [f"b{index}" for index in range(12)]
+    world = World(store)
+    for name in names:
+        world.lead(name)
+    world.save()
+    handoff = Handoff(store)
+    for index, name in enumerate(names):
+        day = f"2026-03-{1 + index % 20:02d}"
+        if name.startswith("g"):
+            handoff.moved(name, "mql", f"{day}T00:00:00", {"fit_1": 20.0}).moved(name, "sal", f"{day}T01:00:00")
+            handoff.moved(name, "sql", f"{day}T05:00:00")
+        else:
+            handoff.moved(name, "mql", f"{day}T00:00:00", {"engagement_1": 10.0})
+            handoff.moved(name, "rejected", f"{day}T02:00:00")
+    handoff.save()
+    report = tune(store, parse_playbook(PLAYBOOK, "tune.yaml"), AS_OF)
+    suggested = {suggestion.rule: suggestion for suggestion in report.suggestions}
+    assert (suggested["fit_1"].suggested, suggested["engagement_1"].suggested) == (15, -15)
+    assert suggested["fit_1"].coefficient == pytest.approx(-suggested["engagement_1"].coefficient, abs=1e-3)
+    assert suggested["fit_1"].coefficient > 0 and suggested["fit_1"].precision_now == 0.5
+
+
 @pytest.mark.parametrize("engine", ["duckdb"])
 def test_the_command_prints_json(engine: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     workspace = init_workspace(tmp_path / "ws")
