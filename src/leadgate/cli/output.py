@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import orjson
 from pydantic import BaseModel
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 console = Console()
 errors = Console(stderr=True)
@@ -59,6 +67,18 @@ def spinner(description: str, enabled: bool = True) -> Iterator[None]:
     ) as progress:
         progress.add_task(description, total=None)
         yield
+
+
+@contextmanager
+def step_progress(description: str, enabled: bool = True) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar over counted steps (folds, checkpoints): yields ``advance(done, total)``."""
+    if not (enabled and errors.is_terminal):
+        yield lambda done, total: None
+        return
+    columns = [TextColumn(description), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+    with Progress(*columns, console=errors, transient=True) as progress:
+        task = progress.add_task(description, total=None)
+        yield lambda done, total: progress.update(task, completed=done, total=total)
 
 
 def number(value: float | None, digits: int = 1) -> str:

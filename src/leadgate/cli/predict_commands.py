@@ -2,33 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from leadgate.cli.app import app
-from leadgate.cli.output import console, errors, number, print_json
+from leadgate.cli.output import console, number, print_json, step_progress
 from leadgate.errors import UserError
 
 if TYPE_CHECKING:
     from leadgate.predict.tabular import TableReport
-
-
-@contextmanager
-def fold_progress(enabled: bool) -> Iterator[Callable[[int, int], None]]:
-    """A progress bar over the cross-validation folds (on a terminal only)."""
-    if not (enabled and errors.is_terminal):
-        yield lambda done, total: None
-        return
-    columns = [TextColumn("cross-validating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
-    with Progress(*columns, console=errors, transient=True) as progress:
-        task = progress.add_task("folds", total=None)
-        yield lambda done, total: progress.update(task, completed=done, total=total)
 
 
 @app.command()
@@ -71,7 +56,7 @@ def _train_from_csv(
 
     if target is None:
         raise UserError("--target COLUMN is required with --csv: name the column that says whether a lead converted")
-    with fold_progress(not as_json) as progress:
+    with step_progress("cross-validating", not as_json) as progress:
         report = train_on_table(
             csv, target, id_column=id_column, exclude=exclude, keep_suspects=keep_suspects, seed=seed, progress=progress
         )

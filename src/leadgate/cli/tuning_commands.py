@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from leadgate.analytics.backtest import Window
@@ -16,7 +13,7 @@ from leadgate.analytics.backtest_figures import run_backtest
 from leadgate.analytics.backtest_models import BacktestReport, Load, PlaybookFigures
 from leadgate.analytics.backtest_outcomes import history_span
 from leadgate.cli.app import app, parse_moment, state
-from leadgate.cli.output import console, errors, number, print_json
+from leadgate.cli.output import console, number, print_json, step_progress
 from leadgate.errors import UserError
 from leadgate.playbook.loader import load_playbook
 from leadgate.service.scoring import utc_now
@@ -26,18 +23,6 @@ if TYPE_CHECKING:
     from leadgate.analytics.feedback import TuneReport
 
 SHOWN_LEADS = 20
-
-
-@contextmanager
-def checkpoint_progress(enabled: bool) -> Iterator[Callable[[int, int], None]]:
-    """A progress bar over the replay's checkpoints (on a terminal only)."""
-    if not (enabled and errors.is_terminal):
-        yield lambda done, total: None
-        return
-    columns = [TextColumn("replaying checkpoints"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
-    with Progress(*columns, console=errors, transient=True) as progress:
-        task = progress.add_task("replay", total=None)
-        yield lambda done, total: progress.update(task, completed=done, total=total)
 
 
 @app.command()
@@ -63,7 +48,7 @@ def backtest(
         latest = max(latest, LifecycleStore(store).latest_fact_at() or latest)
         first, second = first or earliest, second or latest
     window = Window(first, second, every)  # type: ignore[arg-type]
-    with checkpoint_progress(not as_json) as advance:
+    with step_progress("replaying checkpoints", not as_json) as advance:
         report = run_backtest(store, current, proposed, window, advance)
     if as_json:
         print_json(report)
