@@ -13,7 +13,7 @@ import hmac
 import json
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import replace
 from pathlib import Path
 
@@ -28,13 +28,13 @@ from leadgate.lifecycle.notifications import Notice, RecordedFact, notices_of, p
 from leadgate.playbook.compiled import Playbook
 from leadgate.playbook.loader import parse_playbook
 from leadgate.service.delivery import DeliverySettings, delivery_settings
-from leadgate.service.outbox import Outbox, collect
+from leadgate.service.outbox import DeliveryCounts, Outbox, collect
 from leadgate.service.runtime import Runtime
 from leadgate.service.scoring import utc_now
 from leadgate.settings import SETTINGS
 from leadgate.store.duckdb_store import DuckDBStore
 from leadgate.store.lifecycle_store import LifecycleStore
-from leadgate.store.outbox_store import OutboxStore
+from leadgate.store.outbox_store import STATUSES, OutboxStore
 from leadgate.workspace import Workspace, example_playbook_text, init_workspace
 from tests.cli_runs import run
 from tests.receivers import Inbox, Receiver
@@ -532,3 +532,66 @@ def test_dead_letters_over_the_api(tmp_path: Path, monkeypatch: pytest.MonkeyPat
                 assert admin.post("/v1/webhooks/dead/retry").json() == {"retried": []}
     assert [payload["id"] for payload in receiver.delivered()] == [dead["notification_id"]]
     assert [request.status for request in receiver.requests] == [500, 500, 200]
+
+
+# -- pruning delivered notices --------------------------------------------------------------
+
+NOW = dt.datetime(2026, 12, 30, 12, 0)  # with 30 days kept: delivered before 2026-11-30 12:00 goes
+
+
+def outbox_with_history(store: DuckDBStore) -> OutboxStore:
+    """Five notices queued long ago: two delivered more than 30 days before NOW, one a minute
+    less than 30 days before, one still pending (retrying), one dead."""
+    outbox = OutboxStore(store)
+    outbox.add([notice("ann", 1, seq, "http://x.example") for seq in range(1, 6)], dt.datetime(2026, 10, 1))
+    outbox.mark_delivered("t1-1", dt.datetime(2026, 11, 30, 11, 59))  # 30 days and a minute ago
+    outbox.mark_delivered("t2-1", dt.datetime(2026, 11, 1, 8, 0))
+    outbox.mark_delivered("t3-1", dt.datetime(2026, 11, 30, 12, 1))  # a minute short of 30 days
+    outbox.mark_failed("t4-1", "HTTP 503: busy", dt.datetime(2026, 12, 30, 12, 30))
+    outbox.mark_failed("t5-1", "HTTP 500: no", None)
+    return outbox
+
+
+def remaining(outbox: OutboxStore) -> list[tuple[str, str]]:
+    return [(entry.notification_id, entry.status) for entry in outbox.entries(list(STATUSES))]
+
+
+def test_old_delivered_notices_are_deleted_and_the_rest_kept(store: DuckDBStore) -> None:
+    outbox = outbox_with_history(store)
+    assert outbox.prune_delivered(dt.datetime(2026, 11, 30, 12, 0)) == 2
+    assert remaining(outbox) == [("t3-1", "delivered"), ("t4-1", "pending"), ("t5-1", "dead")]
+    assert outbox.prune_delivered(dt.datetime(2026, 11, 30, 12, 0)) == 0
+
+
+def test_the_outbox_prunes_when_it_delivers_at_most_once_an_hour(store: DuckDBStore) -> None:
+    outbox = outbox_with_history(store)
+    clock = [NOW]
+    # nothing can be sent (no secret, no SMTP server): delivering only prunes
+    worker = Outbox(DeliverySettings(keep_days=30), lambda: nullcontext(store), playbook_notifying, lambda: clock[0])
+    try:
+        assert worker.deliver_due() == DeliveryCounts()
+        assert (worker.pruned, [entry for entry, _ in remaining(outbox)]) == (2, ["t3-1", "t4-1", "t5-1"])
+        clock[0] = NOW + dt.timedelta(minutes=59)  # t3 is now past 30 days, but the last pruning is recent
+        assert worker.prune() == 0
+        clock[0] = NOW + dt.timedelta(hours=1)
+        assert worker.prune() == 1
+        assert remaining(outbox) == [("t4-1", "pending"), ("t5-1", "dead")]
+    finally:
+        worker.stop()
+
+
+def test_keeping_delivered_notices_forever(store: DuckDBStore) -> None:
+    outbox = outbox_with_history(store)
+    worker = Outbox(DeliverySettings(keep_days=0), lambda: nullcontext(store), playbook_notifying, lambda: NOW)
+    try:
+        assert worker.prune() == 0
+    finally:
+        worker.stop()
+    assert len(remaining(outbox)) == 5
+
+
+def test_outbox_keep_days_is_read_and_checked() -> None:
+    assert delivery_settings(defaults()).keep_days == 30
+    assert delivery_settings(defaults(outbox_keep_days=7)).keep_days == 7
+    with pytest.raises(SettingError, match=r"setting outbox_keep_days must be 0 \(keep forever\) or more \(it is -1\)"):
+        delivery_settings(defaults(outbox_keep_days=-1))

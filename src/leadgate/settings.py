@@ -88,6 +88,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("smtp_user", "", "The SMTP user name (empty: no login)."),
     Setting("smtp_password", "", "The SMTP password (better set as LEADGATE_SMTP_PASSWORD than in the file)."),
     Setting("smtp_from", "", "The From address of notification e-mails (needed once smtp_host is set)."),
+    Setting(
+        "smtp_ca_file",
+        "",
+        "A PEM file of the CA certificates the SMTP server's certificate must chain to, instead of the system's "
+        "(for a server with a private CA); empty: the system's.",
+    ),
+    Setting(
+        "outbox_keep_days",
+        30,
+        "Delivered webhooks and e-mails are deleted from the outbox after this many days (0: kept forever); "
+        "dead ones are kept.",
+    ),
 )
 
 SETTINGS_FILE = "leadgate.toml"

@@ -52,6 +52,8 @@ class DeliverySettings:
     smtp_user: str = ""
     smtp_password: str = field(default="", repr=False)
     smtp_from: str = ""
+    smtp_ca_file: str = ""  # empty: the system's CA certificates
+    keep_days: int = 30  # delivered notices older than this are pruned (0: never)
 
     @property
     def port(self) -> int:
@@ -73,6 +75,8 @@ def delivery_settings(values: Mapping[str, Any]) -> DeliverySettings:
         smtp_user=str(values["smtp_user"]),
         smtp_password=str(values["smtp_password"]),
         smtp_from=str(values["smtp_from"]).strip(),
+        smtp_ca_file=str(values["smtp_ca_file"]).strip(),
+        keep_days=int(values["outbox_keep_days"]),
     )
     problems = [
         (found.max_attempts < 1, "notify_max_attempts", "must be 1 or more"),
@@ -83,11 +87,25 @@ def delivery_settings(values: Mapping[str, Any]) -> DeliverySettings:
         (" " in found.rep_email_domain or "@" in found.rep_email_domain, "rep_email_domain", "must be a domain"),
         (bool(found.smtp_from) and "@" not in found.smtp_from, "smtp_from", "must be an e-mail address"),
         (bool(found.smtp_host) and not found.smtp_from, "smtp_from", "is needed once smtp_host is set"),
+        (found.keep_days < 0, "outbox_keep_days", "must be 0 (keep forever) or more"),
     ]
     for wrong, name, rule in problems:
         if wrong:
             raise SettingError(f"setting {name} {rule} (it is {values[name]!r})")
+    if found.smtp_ca_file:
+        try:  # a wrong path or a file without certificates stops the start, not every e-mail later
+            smtp_ssl_context(found)
+        except (OSError, ssl.SSLError) as exc:
+            raise SettingError(
+                f"setting smtp_ca_file: cannot load CA certificates from {found.smtp_ca_file} ({exc})"
+            ) from None
     return found
+
+
+def smtp_ssl_context(settings: DeliverySettings) -> ssl.SSLContext:
+    """The context that checks the SMTP server's certificate and name: against ``smtp_ca_file``
+    when it is set (a server with a private CA), else against the system's CA certificates."""
+    return ssl.create_default_context(cafile=settings.smtp_ca_file or None)
 
 
 def waiting_reason(notice: Notice, settings: DeliverySettings) -> str | None:
@@ -157,16 +175,21 @@ def send_email(notice: Notice, settings: DeliverySettings) -> str | None:
     try:
         if settings.smtp_tls == "ssl":
             smtp: smtplib.SMTP = smtplib.SMTP_SSL(
-                settings.smtp_host, settings.port, timeout=SEND_TIMEOUT_SECONDS, context=ssl.create_default_context()
+                settings.smtp_host, settings.port, timeout=SEND_TIMEOUT_SECONDS, context=smtp_ssl_context(settings)
             )
         else:
             smtp = smtplib.SMTP(settings.smtp_host, settings.port, timeout=SEND_TIMEOUT_SECONDS)
         with smtp:
             if settings.smtp_tls == "starttls":
-                smtp.starttls(context=ssl.create_default_context())
+                smtp.starttls(context=smtp_ssl_context(settings))
             if settings.smtp_user:
                 smtp.login(settings.smtp_user, settings.smtp_password)
             smtp.send_message(message)
+    except ssl.SSLCertVerificationError as exc:  # the most likely TLS mistake: say what to do about it
+        return (
+            f"the certificate of the SMTP server {settings.smtp_host}:{settings.port} is not trusted "
+            f"({str(exc.verify_message).rstrip('.')}); if a private CA issued it, give that CA in smtp_ca_file"
+        )
     except (smtplib.SMTPException, OSError) as exc:
         return f"{type(exc).__name__}: {exc}"
     return None

@@ -11,6 +11,9 @@ A failed attempt is retried after ``notify_retry_seconds``, doubling each time u
 after ``notify_max_attempts`` the notice is dead, listed by ``leadgate webhooks list`` and
 ``GET /v1/webhooks/dead`` until someone retries it. The database is touched under the
 runtime's lock; sending happens outside it, so a slow receiver never holds a cycle up.
+
+Delivered notices older than ``outbox_keep_days`` are deleted when the outbox delivers, at
+most once an hour (one DELETE), so the table does not grow with every notice ever sent.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ log = logging.getLogger("leadgate.outbox")
 HEADS_PER_PASS = 100
 SENDERS = 4  # notices to different leads or destinations are sent side by side
 IDLE_POLL_SECONDS = 30.0  # without news, look at the outbox this often anyway
+PRUNE_EVERY = dt.timedelta(hours=1)  # the delivered notices to delete pile up slowly: no need to look often
 
 
 def collect(store: Store, model: PlaybookModel, now: dt.datetime, max_age_hours: float = 0.0) -> int:
@@ -99,6 +103,8 @@ class Outbox:
         self._http = http_client()
         self.counts = DeliveryCounts()
         self.collected = 0
+        self.pruned = 0
+        self._pruned_at: dt.datetime | None = None
         self._sendable = Sendable(
             webhooks=bool(settings.webhook_secret),
             emails=bool(settings.smtp_host),
@@ -138,8 +144,24 @@ class Outbox:
         if added:
             self.wake()
 
+    def prune(self) -> int:
+        """Delete the delivered notices older than ``keep_days``, unless that was done less than
+        an hour ago (or ``keep_days`` is 0); how many were deleted."""
+        now = self._now()
+        if self.settings.keep_days <= 0 or (self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY):
+            return 0
+        with self._locked() as store:
+            deleted = OutboxStore(store).prune_delivered(now - dt.timedelta(days=self.settings.keep_days))
+        self._pruned_at = now
+        self.pruned += deleted
+        if deleted:
+            log.info("deleted %s notifications delivered more than %s days ago", deleted, self.settings.keep_days)
+        return deleted
+
     def deliver_due(self) -> DeliveryCounts:
-        """Attempt every notice due now, pass after pass, until none is left to attempt now."""
+        """Attempt every notice due now, pass after pass, until none is left to attempt now
+        (pruning the old delivered ones first, see :meth:`prune`)."""
+        self.prune()
         counts = DeliveryCounts()
         while not self._stopping.is_set():
             with self._locked() as store:

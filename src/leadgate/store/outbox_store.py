@@ -197,6 +197,14 @@ class OutboxStore:
             [error[:1000], retry_at, retry_at is None, notification_id],
         )
 
+    def prune_delivered(self, before: dt.datetime) -> int:
+        """Delete the notices delivered before ``before``; how many. Pending and dead ones stay:
+        a dead one waits for someone to retry it. The condition compares the bare columns, so an
+        index on them, or a scan, serves it on either engine."""
+        return self.store._inserted(  # the row count of the statement, on either engine
+            "DELETE FROM outbox WHERE status = 'delivered' AND delivered_at < ?", [before]
+        )
+
     # -- reading and retrying --------------------------------------------------------------
     def entries(self, statuses: Sequence[str], limit: int | None = None) -> list[OutboxEntry]:
         """Notices with these statuses, the earliest first."""

@@ -109,6 +109,8 @@ LOOKUP_INDEXES: dict[str, str] = {
     "transitions_lead_key": "transitions (lead_key)",
     "assignments_lead_key": "assignments (lead_key)",
     "decisions_lead_key": "decisions (lead_key)",
+    "outbox_notification_id": "outbox (notification_id)",  # a notice queued twice is found, not added again
+    "outbox_status_delivered_at": "outbox (status, delivered_at)",  # the pruning of delivered notices
 }
 
 # DuckDB functions the shared statements use that PostgreSQL 15 lacks.
