@@ -169,6 +169,18 @@ def expected_calibration_error(
     return float(sum(b.count * abs(b.mean_predicted - b.observed_rate) for b in curve) / total)
 
 
+def calibration_noise_floor(probability: ArrayLike, quantile: float = 0.5, draws: int = 200, seed: int = 0) -> float:
+    """The ECE a perfectly calibrated model shows by chance on as many rows: outcomes drawn from
+    its own probabilities, ``draws`` times; the ``quantile`` of those ECEs (the median by default).
+
+    An ECE near it is sampling noise, not miscalibration: a bar such as 0.03 can only be checked
+    on enough rows for this floor to be well below it."""
+    p = np.asarray(probability, dtype=float)
+    rng = np.random.default_rng(seed)
+    chance = [expected_calibration_error(rng.random(p.size) < p, p) for _ in range(draws)]
+    return float(np.quantile(chance, quantile))
+
+
 def evaluate(target: ArrayLike, probability: ArrayLike, bins: int = 10) -> Metrics:
     """All the figures at once, with equal-mass calibration bins."""
     y, p = _arrays(target, probability)
