@@ -86,7 +86,8 @@ class PostgresServer:
 
     def stop(self) -> None:
         if self.data.exists():
-            subprocess.run(self._command("pg_ctl", "stop", "-D", str(self.data), "-m", "immediate"), check=False)
+            command = self._command("pg_ctl", "stop", "-D", str(self.data), "-m", "immediate")
+            subprocess.run(command, check=False, capture_output=True)  # its chatter would mix with a caller's output
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def url(self, database: str) -> str:
