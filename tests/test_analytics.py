@@ -22,6 +22,7 @@ Seven leads, three weeks of November 2026 (weeks start on Mondays 2, 9 and 16):
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -33,6 +34,7 @@ import pytest
 from leadgate.analytics import calibration, funnel, reasons, recycling, sla, velocity
 from leadgate.analytics.cohorts import Window
 from leadgate.analytics.journeys import journeys
+from leadgate.analytics.report import build_report
 from leadgate.analytics.tables import FunnelTables, export_parquet, from_parquet, from_store
 from leadgate.store.base import Store
 from leadgate.store.duckdb_store import DuckDBStore
@@ -298,11 +300,8 @@ def test_conversion_by_rule_score_band(rows: Any, lead_journeys: Any) -> None:
     assert bands == {20.0: (1, 0, 0), 40.0: (3, 1, 0), 60.0: (1, 1, 1), 80.0: (1, 0, 0)}
 
 
-def test_no_predictions_table_means_no_probability_calibration(
-    rows: Any, tables: FunnelTables, lead_journeys: Any
-) -> None:
-    assert tables.predictions is None
-    assert calibration.probability_bands(tables, lead_journeys, ALL) is None
+def test_without_a_model_there_is_no_probability_calibration(tables: FunnelTables) -> None:
+    assert tables.model is None
 
 
 @pytest.mark.parametrize("engine", ["postgres"], indirect=True)
@@ -324,34 +323,34 @@ def test_postgres_gives_the_same_figures(store: Store) -> None:
     ]
 
 
-def test_conversion_by_predicted_probability(tmp_path: Path) -> None:
+def test_the_report_shows_the_latest_model_on_its_validation_episodes(tmp_path: Path) -> None:
+    """Two model records written by hand; the report carries the latest one's calibration bins as
+    recorded (predictions made before the outcomes they are compared with), not version 1's."""
     store = DuckDBStore(tmp_path / "leadgate.duckdb")
     try:
         tell_story(store)
-        store.con.execute(
-            "CREATE TABLE lead_predictions (lead_key BIGINT, model_version BIGINT, p_convert DOUBLE, as_of TIMESTAMP)"
-        )
-        probabilities = {"alice": 0.85, "bob": 0.42, "cleo": 0.12, "dan": 0.47, "eve": 0.05, "fay": 0.31, "gus": 0.88}
-        for lead_id, probability in probabilities.items():
-            key = store.lead_key_of(lead_id)
-            store.con.execute("INSERT INTO lead_predictions VALUES (?, 1, ?, '2026-11-20')", [key, probability])
-        # an older prediction of alice's, which the latest replaces
-        store.con.execute(
-            "INSERT INTO lead_predictions VALUES (?, 1, 0.15, '2026-11-01')", [store.lead_key_of("alice")]
-        )
-        tables = from_store(store)
-        bands = calibration.probability_bands(tables, journeys(tables), ALL)
-        assert bands is not None
-        found = {
-            row["band"]: (row["leads"], row["mean_probability"], row["won"]) for row in bands.to_pyarrow().to_pylist()
-        }
+        for version, bins in ((1, [[0.2, 0.5, 10]]), (2, [[0.25, 0.2, 20], [0.75, 0.7, 20]])):
+            calibration_bins = [{"mean_predicted": p, "observed_rate": o, "count": n} for p, o, n in bins]
+            metrics = {"expected_calibration_error": 0.05 * version, "calibration": calibration_bins}
+            store.con.execute(
+                "INSERT INTO models (version, trained_at, as_of, playbook_version, converts_at, window_start, window_end,"
+                " validation_from, n_train, n_validation, features, metrics, baseline_metrics, model)"
+                " VALUES (?, '2026-11-20', '2026-11-20', 1, 'sql', '2026-09-01', '2026-11-01', '2026-10-15', 120, 40,"
+                " '[]', ?, '{}', '')",
+                [version, json.dumps(metrics)],
+            )
+        built = build_report(from_store(store), ALL)
     finally:
         store.close()
-    # 0.8: alice (won) and gus; 0.4: bob and dan; then cleo, eve and fay alone.
-    assert found == {
-        0.8: (2, pytest.approx(0.865), 1),
-        0.4: (2, pytest.approx(0.445), 0),
-        0.3: (1, pytest.approx(0.31), 0),
-        0.1: (1, pytest.approx(0.12), 0),
-        0.0: (1, pytest.approx(0.05), 0),
-    }
+    model = built.model_calibration
+    assert model is not None
+    assert (model.model_version, model.converts_at, model.episodes, model.expected_calibration_error) == (
+        2,
+        "sql",
+        40,
+        0.1,
+    )
+    assert [(item.mean_predicted, item.observed_rate, item.count) for item in model.bins] == [
+        (0.25, 0.2, 20),
+        (0.75, 0.7, 20),
+    ]

@@ -4,18 +4,18 @@ Rule score: each lead's score on its first qualification (``transitions.score`` 
 move to MQL or PQL), in bands of ``band_width`` points (a band [40, 60) is labelled 40);
 the leads that qualified in the window, how many reached SQL and how many were won afterwards.
 
-Predictive probability (when a ``lead_predictions`` table exists): the lead's latest
-``p_convert`` in tenths (0.0, 0.1, ... 0.9), its mean, and the share of those leads that were won.
+The predictive probability is judged where it can be without leakage: on the validation
+episodes of the latest model, which qualified after the episodes it learnt from (each bin:
+mean predicted, observed rate). A lead's current ``p_convert`` against outcomes already known
+would grade predictions made after the fact.
 """
 
 from __future__ import annotations
 
-import ibis
 import ibis.expr.types as ir
 
 from leadgate.analytics.cohorts import Window
 from leadgate.analytics.journeys import step_column
-from leadgate.analytics.tables import FunnelTables
 
 DEFAULT_BAND_WIDTH = 20.0
 
@@ -28,22 +28,4 @@ def score_bands(journeys: ir.Table, window: Window, band_width: float = DEFAULT_
         leads=rows.count(),
         sql=rows.count(where=rows[step_column("qualified", "sql")].notnull()),
         won=rows.count(where=rows[step_column("qualified", "won")].notnull()),
-    )
-
-
-def probability_bands(tables: FunnelTables, journeys: ir.Table, window: Window) -> ir.Table | None:
-    """Per predicted-probability tenth: ``leads``, ``mean_probability``, ``won``; None without predictions."""
-    predictions = tables.predictions
-    if predictions is None:
-        return None
-    latest = predictions.group_by("lead_key").aggregate(
-        probability=predictions.probability.argmax(predictions.predicted_at)
-    )
-    rows = journeys.filter(window.holds(journeys.inquiry))
-    joined = rows.join(latest, "lead_key")
-    tenth = ibis.least((joined.probability * 10).floor(), 9).cast("float64") / 10
-    return joined.group_by(band=tenth).aggregate(
-        leads=joined.count(),
-        mean_probability=joined.probability.mean(),
-        won=joined.count(where=joined.won.notnull()),
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from plotly import graph_objects as go
 from plotly.subplots import make_subplots
 
@@ -110,19 +112,33 @@ def calibration_chart(report: FunnelReport) -> go.Figure:
     figure.add_trace(
         go.Scatter(x=labels, y=[row.won_rate for row in bands], name="won", mode="lines+markers"), secondary_y=True
     )
-    if report.probability_bands:
-        predicted = report.probability_bands
-        figure.add_trace(
-            go.Scatter(
-                x=[f"p {row.band:.1f}" for row in predicted],
-                y=[row.won_rate for row in predicted],
-                name="won, by predicted probability",
-            ),
-            secondary_y=True,
-        )
     figure.update_xaxes(title="rule score at qualification (band's lower bound)")
     figure.update_yaxes(tickformat=".0%", range=[0, 1.05], dtick=0.25, secondary_y=True)
     return _layout(figure, "Score calibration: conversion by score band")
+
+
+def model_calibration_chart(report: FunnelReport) -> go.Figure | None:
+    """The latest model on its validation episodes: observed rate against mean predicted."""
+    model = report.model_calibration
+    if model is None:
+        return None
+    figure = go.Figure()
+    figure.add_trace(go.Scatter(x=[0, 1], y=[0, 1], name="perfect calibration", mode="lines", line={"dash": "dot"}))
+    figure.add_trace(
+        go.Scatter(
+            x=[item.mean_predicted for item in model.bins],
+            y=[item.observed_rate for item in model.bins],
+            text=[f"{item.count} episodes" for item in model.bins],
+            name=f"model {model.model_version}",
+            mode="lines+markers",
+        )
+    )
+    figure.update_xaxes(title="mean predicted probability", range=[0, 1], tickformat=".0%")
+    figure.update_yaxes(title=f"observed rate ({model.converts_at})", range=[0, 1], tickformat=".0%")
+    title = (
+        f"Predictive probability on {model.episodes} validation episodes (ECE {model.expected_calibration_error:.3f})"
+    )
+    return _layout(figure, title)
 
 
 def sla_chart(report: FunnelReport) -> go.Figure:
@@ -155,4 +171,14 @@ def volume_chart(report: FunnelReport) -> go.Figure:
     return _layout(figure, f"Volume by {report.period}")
 
 
-CHARTS = (funnel_chart, trend_chart, velocity_chart, pareto_chart, calibration_chart, sla_chart, volume_chart)
+# The page's charts in order; one that has nothing to show (no model yet) returns None.
+CHARTS: tuple[Callable[[FunnelReport], go.Figure | None], ...] = (
+    funnel_chart,
+    trend_chart,
+    velocity_chart,
+    pareto_chart,
+    calibration_chart,
+    model_calibration_chart,
+    sla_chart,
+    volume_chart,
+)

@@ -90,8 +90,8 @@ def _tables(report: FunnelReport) -> str:
 def render_html(report: FunnelReport, workspace_name: str, generated_at: dt.datetime) -> str:
     """The whole page as text."""
     charts = []
-    for index, chart in enumerate(CHARTS):
-        figure = chart(report)
+    figures = [chart(report) for chart in CHARTS]
+    for index, figure in enumerate(figure for figure in figures if figure is not None):
         charts.append(
             figure.to_html(
                 full_html=False, include_plotlyjs=index == 0, config={"displaylogo": False, "displayModeBar": False}

@@ -19,7 +19,7 @@ from leadgate.analytics.report_models import (
     DurationBin,
     FirstAction,
     FunnelReport,
-    ProbabilityBand,
+    ModelCalibration,
     ReasonShare,
     RecycledComebacks,
     ScoreBand,
@@ -31,6 +31,7 @@ from leadgate.analytics.report_models import (
 )
 from leadgate.analytics.tables import FunnelTables
 from leadgate.errors import UserError
+from leadgate.predict.metrics import CalibrationBin
 
 TREND_STEPS = (("inquiry", "mql"), ("mql", "sal"), ("sal", "sql"), ("qualified", "won"))
 HISTOGRAM_STEPS = (("mql", "sal"), ("sal", "sql"), ("qualified", "won"))
@@ -81,7 +82,6 @@ def _assemble(
     sla_rows = _sla(sla.sla_summary(tables, window, team_level))
     sla_by_cohort = _sla(sla.sla_summary(tables, window, by_cohort=True))
     recycled = RecycledComebacks(**_rows(recycling.recycled_comebacks(lead_journeys, window))[0])
-    probability = calibration.probability_bands(tables, lead_journeys, window)
     return FunnelReport(
         start=window.start,
         end=window.end,
@@ -102,7 +102,7 @@ def _assemble(
         disqualify_reasons=_pareto(tables, window, "disqualify"),
         recycled=recycled,
         score_bands=_score_bands(lead_journeys, window),
-        probability_bands=None if probability is None else _probability_bands(probability),
+        model_calibration=_model_calibration(tables),
         volume=_volume(funnel.volume(lead_journeys, window)),
     )
 
@@ -202,9 +202,18 @@ def _score_bands(lead_journeys: ir.Table, window: Window) -> list[ScoreBand]:
     return sorted(found, key=lambda row: row.band)
 
 
-def _probability_bands(expression: ir.Table) -> list[ProbabilityBand]:
-    found = [ProbabilityBand(**row, won_rate=_rate(row["won"], row["leads"])) for row in _rows(expression)]
-    return sorted(found, key=lambda row: row.band)
+def _model_calibration(tables: FunnelTables) -> ModelCalibration | None:
+    model = tables.model
+    if model is None:
+        return None
+    return ModelCalibration(
+        model_version=model.version,
+        converts_at=model.converts_at,
+        validation_from=model.validation_from,
+        episodes=model.n_validation,
+        expected_calibration_error=model.metrics["expected_calibration_error"],
+        bins=[CalibrationBin(**item) for item in model.metrics["calibration"]],
+    )
 
 
 def _volume(expression: ir.Table) -> list[VolumePoint]:

@@ -6,6 +6,8 @@ import datetime as dt
 
 from pydantic import BaseModel
 
+from leadgate.predict.metrics import CalibrationBin
+
 
 class StageCount(BaseModel):
     stage: str
@@ -80,12 +82,15 @@ class ScoreBand(BaseModel):
     won_rate: float | None
 
 
-class ProbabilityBand(BaseModel):
-    band: float
-    leads: int
-    mean_probability: float | None
-    won: int
-    won_rate: float | None
+class ModelCalibration(BaseModel):
+    """The latest predictive model on its validation episodes: predicted against observed."""
+
+    model_version: int
+    converts_at: str  # what the probability is of: reaching sql, or won
+    validation_from: dt.datetime
+    episodes: int
+    expected_calibration_error: float
+    bins: list[CalibrationBin]
 
 
 class VolumePoint(BaseModel):
@@ -116,5 +121,5 @@ class FunnelReport(BaseModel):
     disqualify_reasons: list[ReasonShare]
     recycled: RecycledComebacks
     score_bands: list[ScoreBand]
-    probability_bands: list[ProbabilityBand] | None
+    model_calibration: ModelCalibration | None
     volume: list[VolumePoint]

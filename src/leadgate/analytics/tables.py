@@ -14,16 +14,17 @@ from pathlib import Path
 import ibis
 import ibis.expr.types as ir
 
+from leadgate.predict.model_store import ModelRecord, ModelStore
 from leadgate.store.base import Store
 
 LIFECYCLE_NAMES = ("transitions", "assignments", "decisions", "sla_breaches")
 FACT_NAMES = ("events", "traits", "identities", "person_keys")
-PREDICTIONS_TABLE = "lead_predictions"  # written by the predictive model, when one is trained
 
 
 @dataclass(frozen=True)
 class FunnelTables:
-    """Every table a funnel report reads; ``predictions`` is None when no model has run."""
+    """Every table a funnel report reads, and the latest predictive model's record (None when no
+    model was trained, or for tables read from files)."""
 
     backend: ibis.BaseBackend
     events: ir.Table
@@ -34,16 +35,14 @@ class FunnelTables:
     assignments: ir.Table
     decisions: ir.Table
     sla_breaches: ir.Table
-    predictions: ir.Table | None = None
+    model: ModelRecord | None = None
 
 
 def from_store(store: Store) -> FunnelTables:
     """The tables of a DuckDB or PostgreSQL store."""
     backend = store.backend
     tables = {name: backend.table(name) for name in FACT_NAMES + LIFECYCLE_NAMES}
-    return FunnelTables(
-        backend=backend, predictions=_predictions(backend, store.has_table(PREDICTIONS_TABLE)), **tables
-    )
+    return FunnelTables(backend=backend, model=ModelStore(store).latest(), **tables)
 
 
 def from_parquet(backend: ibis.BaseBackend, directory: Path, prefix: str) -> FunnelTables:
@@ -52,11 +51,7 @@ def from_parquet(backend: ibis.BaseBackend, directory: Path, prefix: str) -> Fun
         name: backend.read_parquet(directory / f"{name}.parquet", table_name=f"{prefix}_{name}")
         for name in FACT_NAMES + LIFECYCLE_NAMES
     }
-    predictions_file = directory / f"{PREDICTIONS_TABLE}.parquet"
-    predictions = None
-    if predictions_file.exists():
-        predictions = backend.read_parquet(predictions_file, table_name=f"{prefix}_{PREDICTIONS_TABLE}")
-    return FunnelTables(backend=backend, predictions=_usable(predictions), **tables)
+    return FunnelTables(backend=backend, **tables)
 
 
 def export_parquet(tables: FunnelTables, directory: Path) -> None:
@@ -64,17 +59,3 @@ def export_parquet(tables: FunnelTables, directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     for name in FACT_NAMES + LIFECYCLE_NAMES:
         getattr(tables, name).to_parquet(directory / f"{name}.parquet")
-    if tables.predictions is not None:
-        tables.predictions.to_parquet(directory / f"{PREDICTIONS_TABLE}.parquet")
-
-
-def _predictions(backend: ibis.BaseBackend, exists: bool) -> ir.Table | None:
-    return _usable(backend.table(PREDICTIONS_TABLE)) if exists else None
-
-
-def _usable(table: ir.Table | None) -> ir.Table | None:
-    """Predictions as ``lead_key``, ``probability``, ``predicted_at`` (from the model store's
-    ``p_convert`` and ``as_of``), else None: a table of another shape is skipped, not misread."""
-    if table is None or not {"lead_key", "p_convert", "as_of"} <= set(table.columns):
-        return None
-    return table.select("lead_key", probability=table.p_convert, predicted_at=table.as_of)

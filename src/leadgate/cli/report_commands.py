@@ -135,5 +135,17 @@ def _show_hand_off(built: FunnelReport) -> None:
         f"{recycled.sql:,} became SQL, {recycled.won:,} won.",
         highlight=False,
     )
-    if built.probability_bands is None:
-        console.print("No predictive scores yet: the probability calibration is left out.", style="dim")
+    model = built.model_calibration
+    if model is None:
+        console.print("No predictive model yet: its calibration is left out (see leadgate train).", style="dim")
+        return
+    curve = Table(
+        "mean predicted",
+        "observed rate",
+        "episodes",
+        title=f"Predictive model {model.model_version} on its {model.episodes} validation episodes "
+        f"(converted means {model.converts_at}; ECE {model.expected_calibration_error:.3f})",
+    )
+    for item in model.bins:
+        curve.add_row(_percent(item.mean_predicted), _percent(item.observed_rate), f"{item.count:,}")
+    console.print(curve)
