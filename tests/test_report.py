@@ -128,7 +128,9 @@ def test_terminal_tables_and_a_self_contained_html_page(
     status, out, err = run(capsys, "-w", str(crm_workspace), "report", "--by", "source", "--html", str(page))
     assert status == 0, err
     assert "Conversion and velocity" in out and "paid search" in out
+    assert "Leads entering each stage" in out and "Cohort conversion" in out  # volume and trends
+    assert "No predictive model yet" in out
     text = page.read_text()
     assert "<script src=" not in text  # nothing fetched from the network: plotly's code is inside
     assert "Plotly.newPlot" in text and "Funnel report: crm" in text
-    assert text.count("Plotly.newPlot") == 7
+    assert text.count("Plotly.newPlot") == 7  # the eight charts but the model's: no model was trained

@@ -89,9 +89,29 @@ def _show(built: FunnelReport) -> None:
             number(duration.p90_days if duration else None),
         )
     console.print(steps)
+    _show_cohorts(built)
     if built.by:
         _show_by(built)
     _show_hand_off(built)
+
+
+def _show_cohorts(built: FunnelReport) -> None:
+    """Per period: the leads entering each funnel stage (volume), and each step's cohort conversion."""
+    periods = sorted({point.period for point in built.volume} | {row.cohort for row in built.trends if row.cohort})
+    stages = [row.stage for row in built.funnel]
+    volume = {(point.period, point.stage): point.leads for point in built.volume}
+    entering = Table(built.period, *stages, title=f"Leads entering each stage, by {built.period}")
+    for period in periods:
+        entering.add_row(f"{period:%Y-%m-%d}", *(f"{volume.get((period, stage), 0):,}" for stage in stages))
+    console.print(entering)
+    steps = list(dict.fromkeys((row.step_from, row.step_to) for row in built.trends))
+    rates = {(row.cohort, row.step_from, row.step_to): row.rate for row in built.trends}
+    cohorts = Table(
+        "cohort", *(f"{first} → {second}" for first, second in steps), title=f"Cohort conversion, by {built.period}"
+    )
+    for period in periods:
+        cohorts.add_row(f"{period:%Y-%m-%d}", *(_percent(rates.get((period, *step))) for step in steps))
+    console.print(cohorts)
 
 
 def _show_by(built: FunnelReport) -> None:
