@@ -120,11 +120,12 @@ def _scored_rows(store: Store, playbook: Playbook, purpose: str, condition: Any)
     The condition depends on the playbook alone, so its SQL is compiled once per playbook
     and ``purpose`` and kept on the connection (a cycle runs every second in the server).
     """
-    key = ("scored_rows", purpose, playbook.digest, playbook.version)
-    if key not in store.prepared:
+
+    def compile_query() -> str:
         joined = scores_with_state(store)
-        store.prepared[key] = store.sql(joined.filter(condition(joined)))
-    return store.query_rows(store.prepared[key])
+        return store.sql(joined.filter(condition(joined)))
+
+    return store.query_rows(store.kept(("scored_rows", purpose, playbook.digest, playbook.version), compile_query))
 
 
 def _flags(playbook: Playbook) -> list[str]:

@@ -54,10 +54,7 @@ class PreparedExplanation:
         of :data:`PARAMETERS_TABLE`, whose columns the expressions need)."""
         restarts = engagement_restarts(store)
         key = ("explanation", playbook.digest, playbook.version, restarts is not None)
-        if key not in store.prepared:
-            store.prepared[key] = cls._compile(store, playbook, restarts)
-        prepared: PreparedExplanation = store.prepared[key]
-        return prepared
+        return store.kept(key, lambda: cls._compile(store, playbook, restarts))
 
     @classmethod
     def _compile(cls, store: Store, playbook: Playbook, restarts: ir.Table | None) -> PreparedExplanation:

@@ -118,12 +118,14 @@ def _score_all(
     so its SQL is compiled once per playbook (the simulator's sales side runs a full cycle a day)."""
     _set_parameters(store, as_of, batch_id)
     many = store.count("person_keys") >= FUSED_FROM_PERSON_IDS  # see Store.sql
-    key = ("full", playbook.digest, playbook.version, many, engagement_since is not None)
-    if key not in store.prepared:
+
+    def compile_query() -> str:
         moment = moment_parameter(store.backend.table(PARAMETERS_TABLE))
         scores = score_leads(store.facts(), playbook, moment, engagement_since=engagement_since)
-        store.prepared[key] = store.table_sql(stamped(scores, playbook, moment), fuse_selects=many)
-    store.replace_table_as(SCORES_TABLE, store.prepared[key])
+        return store.table_sql(stamped(scores, playbook, moment), fuse_selects=many)
+
+    key = ("full", playbook.digest, playbook.version, many, engagement_since is not None)
+    store.replace_table_as(SCORES_TABLE, store.kept(key, compile_query))
     return store.count(SCORES_TABLE)
 
 
@@ -152,9 +154,7 @@ def _rescore(
     store.touched_lead_keys(since_batch, since_seq)
     widen = rolls_contacts_up(playbook) or store.account_traits_changed_since(since_batch)
     key = ("rescore", playbook.digest, playbook.version, widen, engagement_since is not None)
-    if key not in store.prepared:
-        store.prepared[key] = PreparedRescore.compile(store, playbook, widen, engagement_since)
-    prepared: PreparedRescore = store.prepared[key]
+    prepared = store.kept(key, lambda: PreparedRescore.compile(store, playbook, widen, engagement_since))
     store.replace_table_as(KEYS_TABLE, prepared.keys_query)
     store.replace_rows_as(SCORES_TABLE, prepared.scores_query, prepared.columns, KEYS_TABLE)
     return store.count(KEYS_TABLE)
@@ -195,11 +195,10 @@ class PreparedRescore:
 
 def engagement_restarts(store: Store) -> ir.Table | None:
     """``(lead_key, since)`` of recycled leads whose engagement restarted (None when there is none)."""
-    state = store.backend.table(LEAD_STATE_TABLE)
-    restarted = state.filter(state.engagement_since.notnull()).select(state.lead_key, since=state.engagement_since)
-    if restarted.count().to_pyarrow().as_py() == 0:
+    if not store.any_engagement_restart():  # a plain query: this runs in every cycle
         return None
-    return restarted
+    state = store.backend.table(LEAD_STATE_TABLE)
+    return state.filter(state.engagement_since.notnull()).select(state.lead_key, since=state.engagement_since)
 
 
 def stamped(scores: ir.Table, playbook: Playbook, as_of: dt.datetime | Moment) -> ir.Table:

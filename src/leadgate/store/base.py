@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 from abc import ABC, abstractmethod
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import ibis
 import ibis.expr.types as ir
@@ -66,6 +66,7 @@ def all_tables() -> dict[str, Columns]:
     return {**FACT_TABLES, **LIFECYCLE_TABLES, **DERIVED_TABLES, **BOOKKEEPING_TABLES, **MODEL_TABLES, **SERVICE_TABLES}
 
 
+Kept = TypeVar("Kept")
 PREDICTIONS_TABLE = "lead_predictions"  # see leadgate.predict.model_store
 
 
@@ -328,6 +329,13 @@ class Store(ABC):
     def query_rows(self, query: str) -> list[dict[str, Any]]:
         """The rows of a query (such as one compiled by :meth:`sql` and kept), as dicts."""
 
+    def kept(self, key: Hashable, compile_query: Callable[[], Kept]) -> Kept:
+        """What ``compile_query`` gives for ``key``: compiled on first use, then kept in
+        :attr:`prepared` for the life of this connection."""
+        if key not in self.prepared:
+            self.prepared[key] = compile_query()
+        return cast(Kept, self.prepared[key])
+
     def table_sql(self, expression: ir.Table, fuse_selects: bool = False) -> str:
         """The SQL that materialises ``expression`` as a table with the types it declares (see
         :meth:`sql` for ``fuse_selects``): a query for :meth:`replace_table_as`."""
@@ -391,6 +399,10 @@ class Store(ABC):
         if row is None:
             return None
         return dict(zip(BOOKKEEPING_TABLES["scoring_runs"], row, strict=True))
+
+    def any_engagement_restart(self) -> bool:
+        """Whether some lead's engagement restarted (a recycled lead counts its events anew)."""
+        return self._one(f"SELECT 1 FROM {LEAD_STATE_TABLE} WHERE engagement_since IS NOT NULL LIMIT 1") is not None
 
     def restarted_since(self, seq: int) -> bool:
         """Whether a lead's engagement restarted (a recycle) after lifecycle fact ``seq``."""
