@@ -21,8 +21,10 @@ $(BASE): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
+# The web app's browser tests drive Debian's chromium with Playwright (no browser download).
 $(FULL): pyproject.toml | $(BIN)/python
 	ldconfig -p | grep -q libgomp.so.1 || (apt-get update -qq && apt-get install -y -qq libgomp1)
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@ $(BASE)
 

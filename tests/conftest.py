@@ -107,3 +107,18 @@ def spark_session() -> Iterator[object]:
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """One headless chromium (Debian's, driven by Playwright) for the whole run."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import launch
+
+    with sync_playwright() as playwright:
+        opened = launch(playwright)
+        try:
+            yield opened
+        finally:
+            opened.close()

@@ -100,6 +100,16 @@ SETTINGS: tuple[Setting, ...] = (
         "Delivered webhooks and e-mails are deleted from the outbox after this many days (0: kept forever); "
         "dead ones are kept.",
     ),
+    Setting(
+        "session_hours",
+        12,
+        "A web app sign-in lasts this many hours, then the user signs in again.",
+    ),
+    Setting(
+        "secure_cookies",
+        False,
+        "Mark the web app's session cookie Secure (sent over HTTPS only): set it when a TLS proxy serves the app.",
+    ),
 )
 
 SETTINGS_FILE = "leadgate.toml"

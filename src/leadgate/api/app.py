@@ -7,17 +7,20 @@ from contextlib import asynccontextmanager
 from importlib.metadata import version
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import RedirectResponse
 from pydantic import BaseModel
 
 from leadgate.api import handoff, ingest, keys, leads, people, playbooks, webhooks
 from leadgate.api.auth import runtime_of
 from leadgate.api.problems import declare_problem_schema, install_problem_handlers
 from leadgate.service.runtime import Runtime
+from leadgate.web.app import MOUNT, create_web_app
 
 DESCRIPTION = """The lead qualification engine's HTTP service.
 
 * **Ingestion** follows the Segment HTTP Tracking API: point a Segment client at this server.
 * **The REST API** reads leads, scores and queues, and records sales decisions.
+* **The web app** for sales and marketing is under `/app` (users from `leadgate users create`).
 
 Authenticate with an API key from `leadgate keys create`: `Authorization: Bearer KEY`, or HTTP
 basic auth with the key as the user name. Errors are RFC 9457 problem documents with a stable
@@ -77,4 +80,10 @@ def create_app(runtime: Runtime) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     declare_problem_schema(app)
+    app.mount(MOUNT, create_web_app(runtime))
+
+    @app.get("/", include_in_schema=False)
+    def front_door() -> RedirectResponse:
+        return RedirectResponse(f"{MOUNT}/")
+
     return app

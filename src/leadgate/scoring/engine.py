@@ -101,6 +101,19 @@ def score_leads(
     return table.select(*output_columns(playbook))
 
 
+def qualify_aggregated(
+    table: ir.Table, playbook: Playbook, as_of: Moment, clauses: dict[ast.EventClause, str]
+) -> ir.Table:
+    """Contributions, scores, stage and routing flags of a table that already holds each lead's
+    traits and event aggregates under the names :class:`EventPlan` gives them.
+
+    The backtest computes those aggregates for many moments in one pass; the rules' arithmetic
+    stays here, shared with :func:`score_leads`. Account roll-ups are not computed.
+    """
+    table = _contributions(table, playbook, as_of)
+    return _stages(table, playbook, EventAggregates(main=table, daily=None, clauses=clauses))
+
+
 def left_join(left: ir.Table, right: ir.Table, key: str) -> ir.Table:
     """``left LEFT JOIN right USING (key)``, keeping one ``key`` column."""
     right_key = f"{key}__right"

@@ -19,15 +19,16 @@ Derived (recomputable from the facts):
 
 Bookkeeping: ``imports`` (one row per import batch), ``scoring_runs``, ``meta``.
 
-Service: ``api_keys`` (the HTTP service's keys, hashed), ``playbook_versions`` (published playbooks),
-``outbox`` (notifications to send, sent or dead).
+Service: ``api_keys`` (the HTTP service's keys, hashed), ``users`` and ``web_sessions`` (the web
+app's sign-ins, hashed), ``playbook_versions`` (published playbooks), ``outbox`` (notifications to
+send, sent or dead).
 """
 
 from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 Columns = dict[str, str]
 
@@ -241,6 +242,24 @@ SERVICE_TABLES: dict[str, Columns] = {
         "team": "text",
         "created_at": "timestamp",
         "revoked_at": "timestamp",
+    },
+    # The web app's users (store/users_store.py): an argon2 hash of each password, never the password.
+    "users": {
+        "user_name": "text",
+        "password_hash": "text",
+        "role": "text",
+        "team": "text",  # a sales or manager user limited to one of the rep's teams
+        "created_at": "timestamp",
+        "disabled_at": "timestamp",
+    },
+    # The web app's sign-ins: the SHA-256 of the session cookie, and the session's CSRF token.
+    "web_sessions": {
+        "session_hash": "text",
+        "user_name": "text",
+        "csrf_token": "text",
+        "created_at": "timestamp",
+        "expires_at": "timestamp",
+        "ended_at": "timestamp",
     },
     # The notify rules' webhooks and e-mails (store/outbox_store.py): one row per notice, with its delivery.
     "outbox": {
