@@ -34,8 +34,8 @@ demo: $(BASE)
 test: lint typecheck unit
 
 lint: $(FULL)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
 
 typecheck: $(FULL)
 	$(BIN)/mypy

@@ -67,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         "seconds_per_checkpoint_and_playbook": round(seconds / (2 * report.checkpoints), 3),
         "passed_current": report.current.passed,
         "passed_candidate": report.candidate.passed,
+        "engine": "; ".join(report.notes) or "one pass for both playbooks",
         "generated": prepared["generated"],
         "target": f"{TARGET_EVENTS:,} events in <= {TARGET_SECONDS:.0f} s",
     }

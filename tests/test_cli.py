@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -268,3 +269,27 @@ def test_an_outcomes_file_without_rows_is_refused(workspace: Path, capsys: pytes
     empty.write_text("lead_id,won_at\n", encoding="utf-8")
     status, _, err = run(capsys, "-w", str(workspace), "import", "outcomes", str(empty))
     assert status == 2 and "no outcome rows" in err
+
+
+@pytest.mark.slow
+def test_the_demo_ends_by_saying_how_to_open_the_web_app_as_whom(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import re
+
+    from leadgate.service.users import sign_in
+    from leadgate.workspace import Workspace
+
+    status, out, err = run(capsys, "demo", str(tmp_path / "demo"), "--leads", "300", "--days", "40")
+    assert status == 0, err
+    text = " ".join(out.split())  # rich wraps long lines
+    assert "serve then open http://127.0.0.1:8000/app/" in text
+    said = re.search(
+        r"sign in as (\w+) \(sales\), (\w+) \(manager\) or (\w+) \(marketing\); every demo user's password is (\S+)",
+        text,
+    )
+    assert said is not None, text
+    workspace = Workspace(tmp_path / "demo")
+    for name in said.groups()[:3]:
+        assert sign_in(workspace.store, name, said.group(4), dt.datetime(2026, 11, 27), hours=1)
+    workspace.close()

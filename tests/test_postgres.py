@@ -68,12 +68,26 @@ def test_db_upgrade_creates_the_tables_then_has_nothing_to_do(
     status, out, _ = run(capsys, *workspace, "db", "status", "--database", url)
     assert status == 0 and "holds no leadgate tables yet" in out
     status, out, _ = run(capsys, *workspace, "db", "upgrade", "--database", url)
-    assert status == 0 and "upgraded to schema 2" in out and "created table events" in out
+    assert status == 0 and "upgraded to schema 3" in out and "created table events" in out
     assert "created index events_message_id" in out
     status, out, _ = run(capsys, *workspace, "db", "upgrade", "--database", url)
     assert status == 0 and "nothing to do" in out
     status, out, _ = run(capsys, *workspace, "db", "status", "--database", url)
-    assert status == 0 and "is at schema 2, up to date" in out
+    assert status == 0 and "is at schema 3, up to date" in out
+
+
+def test_schema_2_gains_the_web_apps_users_and_sessions(
+    postgres_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    with psycopg.connect(postgres_url, autocommit=True) as con:
+        con.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+        con.execute("DROP TABLE users")
+        con.execute("DROP TABLE web_sessions")
+    init_workspace(tmp_path / "ws").close()
+    status, out, _ = run(capsys, "-w", str(tmp_path / "ws"), "db", "upgrade", "--database", postgres_url)
+    assert status == 0, out
+    assert "created table users" in out and "created table web_sessions" in out and "schema version 2 -> 3" in out
+    assert "dropped" not in out  # nothing derived changed shape between 2 and 3
 
 
 def test_an_older_schema_is_upgraded_and_its_lead_states_rebuilt(
@@ -85,10 +99,10 @@ def test_an_older_schema_is_upgraded_and_its_lead_states_rebuilt(
         con.execute("CREATE TABLE lead_scores (lead_key BIGINT)")
     init_workspace(tmp_path / "ws").close()
     status, out, _ = run(capsys, "-w", str(tmp_path / "ws"), "db", "status", "--database", postgres_url)
-    assert "is at schema 1, this leadgate uses 2" in out
+    assert "is at schema 1, this leadgate uses 3" in out
     status, out, _ = run(capsys, "-w", str(tmp_path / "ws"), "db", "upgrade", "--database", postgres_url)
     assert status == 0
-    assert "dropped lead_scores" in out and "dropped lead_state" in out and "schema version 1 -> 2" in out
+    assert "dropped lead_scores" in out and "dropped lead_state" in out and "schema version 1 -> 3" in out
     store = PostgresStore(postgres_url)
     assert "breaches" in store.columns_of("lead_state") and not store.has_table("lead_scores")
     store.close()

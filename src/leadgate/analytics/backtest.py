@@ -103,7 +103,7 @@ def first_passes(
     query = ""
     for done, moment in enumerate(checkpoints, start=1):
         keys = pa.table({"lead_key": pa.array(sorted(passed), pa.int64())})
-        with store.registered(MOMENT, moment_row(moment)), store.registered(PASSED, keys):
+        with store.parameters(MOMENT, moment_row(moment)), store.parameters(PASSED, keys):
             query = query or _passes_query(store, playbook, flags)
             fresh = store.query_rows(query)
         for row in fresh:

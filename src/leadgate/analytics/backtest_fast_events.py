@@ -120,22 +120,25 @@ class EventAmounts:
             if metric.kind == "first":
                 values[metric.column] = events.epoch.min(where=matched)
             elif metric.kind == "sum":
-                values[metric.column] = growth(events.epoch, self.origin, metric.half_life_days).sum(where=matched)
+                values[metric.column] = self._worth(events, metric, matched)
         grouped = events.group_by(["lead_key", "k"]).aggregate(**values)
         return self._aligned(grouped, {name: grouped[name] for name in values})
+
+    def _worth(self, events: ir.Table, metric: Metric, matched: ir.BooleanValue) -> ir.Value:
+        """The sum of the matched events' worth: a count without decay (exact), else their growth."""
+        if metric.half_life_days is None:
+            return events.count(where=matched).cast(FLOAT)
+        return growth(events.epoch, self.origin, metric.half_life_days).sum(where=matched)
 
     def _leaving(self, events: ir.Table, window: int) -> ir.Table:
         metrics = [metric for metric in self.metrics if metric.kind == "sum" and metric.window_seconds == window]
         matches = {metric.column: self.match(events, metric) for metric in metrics}
         events = events.filter(functools.reduce(operator.or_, matches.values()))
-        matches = {metric.column: self.match(events, metric) for metric in metrics}
         leaves = interval_index(events.epoch + window, self.epochs, beyond=len(self.epochs))
         events = events.mutate(k=ibis.greatest(events.k, leaves))
         events = events.filter(events.k < len(self.epochs))
-        values = {
-            metric.column: (-growth(events.epoch, self.origin, metric.half_life_days)).sum(where=matches[metric.column])
-            for metric in metrics
-        }
+        matches = {metric.column: self.match(events, metric) for metric in metrics}
+        values = {metric.column: -self._worth(events, metric, matches[metric.column]) for metric in metrics}
         grouped = events.group_by(["lead_key", "k"]).aggregate(**values)
         return self._aligned(grouped, {name: grouped[name] for name in values})
 
@@ -163,4 +166,3 @@ class EventAmounts:
         previous = ibis.window(group_by=[pieces.lead_key, pieces.day], order_by=pieces.k)
         added = {name: pieces[name] - pieces[name].lag().over(previous).fill_null(0.0) for name in worth}
         return self._aligned(pieces, added)
-

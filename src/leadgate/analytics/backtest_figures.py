@@ -14,10 +14,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from leadgate.analytics.backtest import Window, first_passes
+from leadgate.analytics.backtest import Window
 from leadgate.analytics.backtest_load import ASSUMPTIONS, business_days, route_passes, team_and_rep_loads
 from leadgate.analytics.backtest_models import BacktestReport, ConvertedLead, PlaybookFigures, Shift, WeekVolume
 from leadgate.analytics.backtest_outcomes import conversions
+from leadgate.analytics.backtest_replay import replay
 from leadgate.playbook.compiled import Playbook
 from leadgate.store.base import Store
 
@@ -30,13 +31,8 @@ def run_backtest(
 ) -> BacktestReport:
     """Replay ``window`` under both playbooks; ``progress`` hears (checkpoints done, in all) across both."""
     checkpoints = window.checkpoints()
-    total = 2 * len(checkpoints)
-
-    def step(offset: int) -> Progress | None:
-        return None if progress is None else (lambda done, _: progress(offset + done, total))
-
-    current_passes = _frame(first_passes(store, current, checkpoints, step(0)))
-    candidate_passes = _frame(first_passes(store, candidate, checkpoints, step(len(checkpoints))))
+    replayed, notes = replay(store, [current, candidate], checkpoints, progress)
+    current_passes, candidate_passes = (_frame(passes) for passes in replayed)
     converted = conversions(store, window.start, window.end).to_pandas()
     week_days = business_days(current, window.start, window.end)
     days = sum(week_days.values())
@@ -60,6 +56,7 @@ def run_backtest(
         lost=_only_one(judged, "current", "candidate"),
         gained=_only_one(judged, "candidate", "current"),
         shift=_shift(judged),
+        notes=notes,
     )
 
 

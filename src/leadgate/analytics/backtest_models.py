@@ -77,3 +77,5 @@ class BacktestReport(BaseModel):
     lost: list[ConvertedLead]  # converted leads the current playbook passes and the candidate never does
     gained: list[ConvertedLead]  # converted leads the candidate passes and the current playbook never does
     shift: Shift
+    # How each playbook was replayed when not in one pass (a construct the one-pass engine cannot express)
+    notes: list[str] = []

@@ -22,6 +22,7 @@ from leadgate.cli import predict_commands  # noqa: F401
 from leadgate.cli import model_commands  # noqa: F401
 from leadgate.cli import report_commands  # noqa: F401
 from leadgate.cli import users_commands  # noqa: F401
+from leadgate.cli import team_commands  # noqa: F401
 # isort: on
 
 MAX_ISSUES_SHOWN = 20

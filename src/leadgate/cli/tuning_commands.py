@@ -85,6 +85,8 @@ def print_backtest(report: BacktestReport) -> None:
     )
     _print_conversions(report)
     console.print("Assumptions: " + "; ".join(report.assumptions) + ".", style="dim", highlight=False)
+    for note in report.notes:
+        console.print(f"Note: {note}.", style="dim", highlight=False)
 
 
 def _share(value: float | None) -> str:

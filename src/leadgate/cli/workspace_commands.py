@@ -17,6 +17,7 @@ from leadgate.cli.views import leads_table, scored_leads, stage_counts
 from leadgate.service.history import richest_story
 from leadgate.service.queue import rep_queue
 from leadgate.service.scoring import run_scoring, utc_now
+from leadgate.service.users import create_user
 from leadgate.settings import SETTINGS_FILE
 from leadgate.store.opening import shown_setting
 from leadgate.workspace import Workspace, init_workspace
@@ -214,8 +215,35 @@ def demo(
         top = scored_leads(workspace.store, playbook, None, 10)
         console.print(leads_table(top))
         console.print("\nNext:\n" + "\n".join(_next_steps(workspace, directory, top)), highlight=False)
+        console.print("\n" + "\n".join(_web_app_steps(workspace, directory)), highlight=False)
     finally:
         workspace.close()
+
+
+DEMO_PASSWORD = "leadgate-demo"
+DEMO_MARKETER = "mia"
+
+
+def _web_app_steps(workspace: Workspace, directory: Path) -> list[str]:
+    """Users for every rep and manager of the demo's playbook and one marketer, and how to sign in."""
+    model = workspace.playbook().model
+    now = utc_now()
+    people: dict[str, str] = {}
+    for team in model.teams.values():
+        people.update({member: "sales" for member in team.members if member not in people})
+        if team.manager:
+            people[team.manager] = "manager"
+    people[DEMO_MARKETER] = "marketing"
+    for name, role in people.items():
+        create_user(workspace.store, model, name, role, None, DEMO_PASSWORD, now)
+    rep = next(name for name, role in people.items() if role == "sales")
+    manager = next((name for name, role in people.items() if role == "manager"), None)
+    who = f"{rep} (sales)" + (f", {manager} (manager)" if manager else "") + f" or {DEMO_MARKETER} (marketing)"
+    return [
+        "The web app, for sales and marketing:",
+        f"  leadgate -w {directory} serve      then open http://127.0.0.1:8000/app/",
+        f"  sign in as {who}; every demo user's password is {DEMO_PASSWORD}",
+    ]
 
 
 def _next_steps(workspace: Workspace, directory: Path, top: list[Any]) -> list[str]:

@@ -114,6 +114,11 @@ def qualify_aggregated(
     return _stages(table, playbook, EventAggregates(main=table, daily=None, clauses=clauses))
 
 
+def used_traits(playbook: Playbook) -> tuple[dict[str, TraitType], dict[str, TraitType]]:
+    """The lead and account traits a scoring reads, with their declared types."""
+    return _used_traits(playbook)
+
+
 def left_join(left: ir.Table, right: ir.Table, key: str) -> ir.Table:
     """``left LEFT JOIN right USING (key)``, keeping one ``key`` column."""
     right_key = f"{key}__right"

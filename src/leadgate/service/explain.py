@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
@@ -25,6 +26,7 @@ from leadgate.store.base import Store
 from leadgate.store.lifecycle_store import LifecycleStore
 
 PARAMETERS_TABLE = "explain_parameters"  # the lead and the moment of one explanation (one row)
+KEYS_TABLE = "explain_keys"  # the lead and its account's other contacts
 
 
 def explain_lead(store: Store, playbook: Playbook, lead_id: str, as_of: dt.datetime) -> Explanation:
@@ -33,9 +35,13 @@ def explain_lead(store: Store, playbook: Playbook, lead_id: str, as_of: dt.datet
     if lead_key is None:
         raise NotFound(f"no lead with the id {lead_id!r} (see 'leadgate leads')")
     parameters = moment_row(as_of).append_column("lead_key", pa.array([lead_key], pa.int64()))
-    with store.registered(PARAMETERS_TABLE, parameters):
+    with store.few_leads(), store.parameters(PARAMETERS_TABLE, parameters):
         prepared = PreparedExplanation.of(store, playbook)
-        rows = store.query_rows(prepared.scores_query)
+        # the lead and its account's other contacts (an account score rolls them up), looked up
+        # first: scoring a known handful of keys is planned well, a subquery of them is not
+        keys = [row["lead_key"] for row in store.query_rows(prepared.keys_query)]
+        with store.parameters(KEYS_TABLE, pa.table({"lead_key": pa.array(keys, pa.int64())})):
+            rows = store.query_rows(prepared.scores_query)
         evidence = store.query_rows(prepared.evidence_query)
     stage = LifecycleStore(store).state(lead_key).stage
     return build_explanation(playbook, rows[0], evidence[0] if evidence else {}, as_of, stage.value)
@@ -43,8 +49,9 @@ def explain_lead(store: Store, playbook: Playbook, lead_id: str, as_of: dt.datet
 
 @dataclass(frozen=True)
 class PreparedExplanation:
-    """The compiled SQL of an explanation: the lead's scored row, and its rules' evidence."""
+    """The compiled SQL of an explanation: the keys to score, the lead's scored row, its rules' evidence."""
 
+    keys_query: str
     scores_query: str
     evidence_query: str
 
@@ -62,11 +69,16 @@ class PreparedExplanation:
         parameters = store.backend.table(PARAMETERS_TABLE)
         moment = moment_parameter(parameters)
         single = parameters.select("lead_key")
-        membership = account_membership(facts, moment)
-        own = membership.filter(membership.lead_key.isin(single.lead_key)).select("account_id")
-        neighbours = membership.filter(membership.account_id.isin(own.account_id)).select("lead_key")
+        own = account_membership(facts, moment, single).select("account_id")
+        links = facts.identities
+        linked = links.filter(links.kind == "account", links.to_id.isin(own.account_id), links.entity_key.notnull())
+        candidates = linked.select(lead_key=linked.entity_key).distinct()
+        current = account_membership(facts, moment, candidates)
+        neighbours = current.filter(current.account_id.isin(own.account_id)).select("lead_key")
         keys = single.union(neighbours).distinct()
-        scores = score_leads(facts, playbook, moment, only_keys=keys, engagement_since=restarts)
+        # the keys' table exists only while a call runs: compile against its schema
+        scored_keys = ibis.table({"lead_key": "int64"}, name=KEYS_TABLE)
+        scores = score_leads(facts, playbook, moment, only_keys=scored_keys, engagement_since=restarts)
         scored = scores.filter(scores.lead_key.isin(single.lead_key))
         evidence = EventPlan(playbook, facts, moment, restarts).evidence(single)
-        return cls(store.sql(scored), store.sql(evidence))
+        return cls(store.sql(keys), store.sql(scored), store.sql(evidence))

@@ -8,6 +8,7 @@ from pydantic import BaseModel
 
 from leadgate.domain.times import UtcTime
 from leadgate.lifecycle.facts import SYSTEM_ACTOR, AssignmentFact, BreachFact, DecisionFact, Fact, TransitionFact
+from leadgate.lifecycle.reassign import MANUAL
 from leadgate.service.decisions import lead_key_of
 from leadgate.store.base import Store
 from leadgate.store.lifecycle_store import LifecycleStore
@@ -88,7 +89,7 @@ def _entry(fact: Fact) -> Entry:
             at=fact.at,
             kind="assignment",
             what=f"assigned to {fact.owner}{queue}: {fact.reason}{due}",
-            who=SYSTEM_ACTOR,
+            who=fact.rule if fact.cause == MANUAL else SYSTEM_ACTOR,  # a manual assignment's rule is its manager
             details={"rule": fact.rule, "method": fact.method, "team": fact.team, "cause": fact.cause},
         )
     if isinstance(fact, DecisionFact):

@@ -47,6 +47,7 @@ class Runtime:
     workspace: Workspace
     idle_seconds: float = 30.0
     lock: threading.RLock = field(default_factory=threading.RLock)
+    side_lock: threading.Lock = field(default_factory=threading.Lock)
     after_cycle: list[Callable[[], None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -78,6 +79,18 @@ class Runtime:
         """The lifecycle connection, for one thread at a time."""
         with self.lock:
             yield self.store
+
+    @contextmanager
+    def side_store(self) -> Iterator[Store]:
+        """A connection of its own, for long read-mostly work (a playbook preview's backtest) that
+        must not hold up decisions, pages and cycles on the lifecycle connection. One at a time:
+        such work keeps scratch tables under fixed names."""
+        with self.side_lock:
+            store = self.workspace.open_store()
+            try:
+                yield store
+            finally:
+                store.close()
 
     def playbook(self) -> Playbook:
         """The playbook in force, read again when its file changes (a bad file raises, and is never used)."""

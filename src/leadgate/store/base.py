@@ -102,6 +102,16 @@ class Store(ABC):
     def registered(self, name: str, rows: pa.Table) -> AbstractContextManager[None]:
         """In-memory rows visible to SQL as ``name`` for the duration of the block."""
 
+    def few_leads(self) -> AbstractContextManager[None]:
+        """Queries in the block read a handful of leads among many (a lead page): plan them so
+        (see :meth:`DuckDBStore.few_leads`)."""
+        return nullcontext()
+
+    def parameters(self, name: str, rows: pa.Table) -> AbstractContextManager[None]:
+        """A few rows that kept queries read (a lead, a moment), visible as ``name`` for the block,
+        as a table the planner knows the size of (see :meth:`DuckDBStore.parameters`)."""
+        return self.registered(name, rows)
+
     @abstractmethod
     def has_table(self, name: str) -> bool: ...
 

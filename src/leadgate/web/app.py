@@ -17,13 +17,13 @@ from starlette.exceptions import HTTPException
 
 from leadgate.errors import Forbidden, NotAuthenticated, NotFound, UserError
 from leadgate.service.runtime import Runtime
-from leadgate.web import account
+from leadgate.web import account, marketing, playbook_pages, sales, team
 from leadgate.web.pages import SignInNeeded, base_of, render, signed_in
 
 MOUNT = "/app"
 
 # Every router of the app; pages of each role add theirs here.
-ROUTERS = (account.router,)
+ROUTERS = (account.router, marketing.router, playbook_pages.router, sales.router, team.router)
 
 TITLES = {400: "This request cannot be done", 403: "Not yours to see", 404: "Not found", 405: "Not allowed"}
 

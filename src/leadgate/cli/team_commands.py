@@ -1,0 +1,48 @@
+"""``leadgate reassign``: a manager gives a lead to another rep of its team."""
+
+from __future__ import annotations
+
+import typer
+
+from leadgate.cli.app import app, parse_moment, state
+from leadgate.cli.lifecycle_commands import FUTURE_SKEW, DecisionResult
+from leadgate.cli.output import console, print_json
+from leadgate.errors import UserError
+from leadgate.lifecycle.reassign import Reassignment
+from leadgate.service.reassign import reassign_lead
+from leadgate.service.scoring import utc_now
+
+
+@app.command()
+def reassign(
+    ctx: typer.Context,
+    lead_id: str = typer.Argument(..., metavar="LEAD"),
+    to: str = typer.Option(..., "--to", help="The rep who takes the lead: a member of its team, not away that day."),
+    by: str = typer.Option(..., "--by", help="The manager of the lead's team, who moves it."),
+    at: str | None = typer.Option(
+        None, "--at", help="When the lead was moved (ISO, UTC unless an offset is given; default: now)."
+    ),
+    expect_version: int | None = typer.Option(
+        None, "--expect-version", help="The lead's version you based the move on; refused if it moved since."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Give an assigned lead to another rep of its team; a lead awaiting acceptance gets a new SLA deadline."""
+    now = utc_now()
+    moment = parse_moment(at, "--at") or now
+    if moment > now + FUTURE_SKEW:
+        raise UserError(f"--at {moment:%Y-%m-%d %H:%M} is in the future: a move is recorded once it is made")
+    workspace = state(ctx).workspace()
+    result = reassign_lead(workspace.store, workspace.playbook(), Reassignment(lead_id, to, by, moment, expect_version))
+    summary = DecisionResult(
+        lead_id=lead_id,
+        stage=result.stage.value,
+        owner=result.owner,
+        version=result.version,
+        cool_off_until=result.cool_off_until,
+    )
+    if as_json:
+        print_json(summary)
+        return
+    due = f"; the decision is due by {result.due_at:%Y-%m-%d %H:%M} UTC" if result.due_at else ""
+    console.print(f"{lead_id} is now {result.owner}'s ({summary.stage}){due}.", highlight=False)

@@ -1,0 +1,192 @@
+"""The backtest's one-pass engine: the same passes as the per-checkpoint replay and the oracle.
+
+Random playbooks and histories (the oracle's strategies) are replayed three ways: the oracle
+scoring every lead at every checkpoint, the per-checkpoint replay, and the one-pass engine.
+Cells the oracle calls undecided (a decayed score within a hair of a threshold, where the
+order of additions decides) are left out. Playbooks the one-pass engine cannot express go to
+the per-checkpoint replay with a note; that hand-over is checked too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from pathlib import Path
+
+from hypothesis import event, given, settings
+
+from leadgate.analytics.backtest_fast_plan import obstacles
+from leadgate.analytics.backtest_figures import run_backtest
+from leadgate.analytics.backtest_replay import replay
+from leadgate.playbook.compiled import Playbook
+from leadgate.playbook.loader import parse_playbook
+from leadgate.store.base import Store
+from leadgate.store.duckdb_store import DuckDBStore
+from tests.test_backtest import WINDOW, hand_world, oracle_passes, playbook_text
+from tests.test_oracle_agreement import EXAMPLES, Case, Sections, cases, save_history
+from tests.worlds import World, at
+
+BENCH_PLAYBOOK = Path(__file__).parent.parent / "bench" / "playbook.yaml"
+Passes = dict[str, tuple[dt.datetime, str]]
+
+
+def passes_by_lead(rows: list[dict[str, object]], undecided: set[str]) -> Passes:
+    return {
+        str(row["lead_id"]): (row["passed_at"], str(row["stage"]))  # type: ignore[misc]
+        for row in rows
+        if row["lead_id"] not in undecided
+    }
+
+
+def checkpoints_around(as_of: dt.datetime) -> list[dt.datetime]:
+    """Eight days before as-of, then every day, then as-of and a last, irregular checkpoint 7 hours
+    later: windows of a day or a week end between checkpoints, and days straddle them."""
+    start = as_of - dt.timedelta(days=8)
+    return [start + dt.timedelta(days=day) for day in range(9)] + [as_of + dt.timedelta(hours=7)]
+
+
+def replay_both(store: Store, playbook: Playbook, checkpoints: list[dt.datetime]) -> tuple[list, list, list[str]]:
+    (one_pass,), _ = replay(store, [playbook], checkpoints, engine="one_pass")
+    (per_checkpoint,), _ = replay(store, [playbook], checkpoints, engine="per_checkpoint")
+    (_,), notes = replay(store, [playbook], checkpoints)
+    return one_pass.to_pylist(), per_checkpoint.to_pylist(), notes
+
+
+@settings(EXAMPLES, max_examples=20)
+@given(
+    cases(
+        Sections(fit=2, engagement=3, named=1, product=True, accounts=True, rich_stages=True),
+        most_leads=4,
+        most_events=24,
+    )
+)
+def test_one_pass_agrees_with_the_oracle_and_the_per_checkpoint_replay(case: Case) -> None:
+    """Which leads pass, when, into which stage, and with which routing flags and account owner."""
+    playbook = parse_playbook(case.playbook_text, "oracle.yaml")
+    checkpoints = checkpoints_around(case.as_of)
+    expected, undecided = oracle_passes(case, checkpoints)
+    with tempfile.TemporaryDirectory() as folder:
+        store = DuckDBStore(Path(folder) / "leadgate.duckdb")
+        try:
+            save_history(World(store), case.history, case.new_batch_at)
+            blocked = obstacles(playbook, checkpoints)
+            one_pass, per_checkpoint, notes = replay_both(store, playbook, checkpoints) if not blocked else ([], [], [])
+            if blocked:
+                (_,), notes = replay(store, [playbook], checkpoints)
+        finally:
+            store.close()
+    event("replayed per checkpoint" if blocked else "replayed in one pass")
+    if blocked:
+        assert len(notes) == 1 and all(reason in notes[0] for reason in blocked)
+        return
+    assert notes == []
+    assert passes_by_lead(one_pass, undecided) == expected
+
+    def decided(rows: list[dict[str, object]]) -> list[dict[str, object]]:
+        return sorted((row for row in rows if row["lead_id"] not in undecided), key=lambda row: str(row["lead_id"]))
+
+    assert decided(one_pass) == decided(per_checkpoint)
+
+
+def test_the_hand_built_world_gives_the_same_report_both_ways(store: Store) -> None:
+    """On DuckDB and PostgreSQL: the whole report (figures worked out by hand in test_backtest.py)."""
+    hand_world(store)
+    current, candidate = parse_playbook(playbook_text(20), "a.yaml"), parse_playbook(playbook_text(30), "b.yaml")
+    checkpoints = WINDOW.checkpoints()
+    (fast_current, fast_candidate), notes = replay(store, [current, candidate], checkpoints, engine="one_pass")
+    (slow_current, slow_candidate), _ = replay(store, [current, candidate], checkpoints, engine="per_checkpoint")
+    assert notes == []
+    assert (
+        fast_current.to_pylist()
+        == slow_current.sort_by([("passed_at", "ascending"), ("lead_key", "ascending")]).to_pylist()
+    )
+    assert (
+        fast_candidate.to_pylist()
+        == slow_candidate.sort_by([("passed_at", "ascending"), ("lead_key", "ascending")]).to_pylist()
+    )
+    assert [(row["lead_id"], row["passed_at"]) for row in fast_candidate.to_pylist()] == [
+        ("bob", at("2026-03-09T00:00:00")),
+        ("ann", at("2026-03-16T00:00:00")),
+        ("eve", at("2026-03-23T00:00:00")),
+    ]
+    report = run_backtest(store, current, candidate, WINDOW)
+    assert report.notes == []
+    assert (report.current.passed, report.candidate.passed, report.converted, report.captured) == (4, 3, 3, 1)
+
+
+DECAYING_WORLD = """name: decaying
+version: 1
+timezone: Europe/Paris
+scoring:
+  fit:
+    - {when: "account.employees >= 100", points: 10}
+  engagement:
+    half_life_days: 2
+    rules:
+      - {event: page_view, points: 10}
+      - {event: page_view, points: 5, max_per_day: 1}
+      - {event: demo_requested, points: 20, once: true}
+      - {event: page_view, at_least: 2, within_days: 2, points: 8}
+stages:
+  mql: {when: "fit >= 10 and engagement >= 25"}
+  sal: {sla: "4 business hours", reject_reasons: {no_budget: {then: recycle, cool_off_days: 30}}}
+routing:
+  - {when: "account.owner is not null", to: account_owner}
+  - {to: team sales, method: round_robin}
+teams:
+  sales: {members: [ana], manager: max}
+"""
+
+
+def test_decay_days_and_windows_across_checkpoints(store: Store) -> None:
+    """A world worked out by hand, on DuckDB and PostgreSQL, checkpoints daily at midnight UTC.
+
+    ann (account big: 120 employees, owner olga) views a page on 2 March at 23:30 UTC and on 3 March
+    at 01:00 UTC: one Paris day (3 March, from 23:00 UTC), which straddles the checkpoint of 3 March.
+    - 3 March: 10 x 2^(-0.5/48) (view) + 5 x 2^(-0.5/48) (the day so far) = 14.89, one view in two
+      days (no 8): no pass;
+    - 4 March: 10 x (2^(-24.5/48) + 2^(-23/48)) = 14.19, the day's one point-worth aged from its last
+      view (01:00) 5 x 2^(-23/48) = 3.59, two views within two days: + 8; 25.78 >= 25 and fit 10:
+      ann passes, routed to her account's owner.
+    bob, the same views and no account (fit 0), never passes.
+    """
+    world = World(store)
+    world.account("big", employees="120", owner="olga").lead("ann", account="big").lead("bob")
+    for lead in ("ann", "bob"):
+        world.did(lead, "page_view", "2026-03-02T23:30:00").did(lead, "page_view", "2026-03-03T01:00:00")
+    world.save()
+    playbook = parse_playbook(DECAYING_WORLD, "decaying.yaml")
+    checkpoints = [dt.datetime(2026, 3, day) for day in range(1, 6)]
+    one_pass, per_checkpoint, notes = replay_both(store, playbook, checkpoints)
+    assert notes == []
+    assert [(row["lead_id"], row["passed_at"], row["account_owner"]) for row in one_pass] == [
+        ("ann", dt.datetime(2026, 3, 4), "olga")
+    ]
+    assert one_pass == per_checkpoint
+
+
+def test_constructs_beyond_running_sums_go_to_the_per_checkpoint_replay(store: Store) -> None:
+    """A product signal counting distinct days is replayed one checkpoint at a time, and the report says so."""
+    hand_world(store)
+    text = playbook_text(20).replace(
+        "stages:",
+        "  product:\n    window_days: 7\n    signals:\n      active_days: {count: distinct_days, events: [page_view]}\nstages:",
+    )
+    candidate = parse_playbook(text, "b.yaml")
+    assert obstacles(candidate, WINDOW.checkpoints()) == ["product signal active_days counts distinct_days"]
+    report = run_backtest(store, parse_playbook(playbook_text(20), "a.yaml"), candidate, WINDOW)
+    assert report.notes == [
+        "hand v1 was replayed one checkpoint at a time: product signal active_days counts distinct_days"
+    ]
+    assert report.candidate.passed == report.current.passed == 4
+
+
+def test_the_benchmark_playbook_is_replayed_in_one_pass() -> None:
+    playbook = parse_playbook(BENCH_PLAYBOOK.read_text(encoding="utf-8"), str(BENCH_PLAYBOOK))
+    assert obstacles(playbook, [dt.datetime(2025, 12, 1), dt.datetime(2026, 12, 1)]) == []
+
+
+def test_a_half_life_too_short_for_the_window_is_an_obstacle() -> None:
+    playbook = parse_playbook(DECAYING_WORLD.replace("half_life_days: 2", "half_life_days: 0.1"), "short.yaml")
+    found = obstacles(playbook, [dt.datetime(2026, 1, 1), dt.datetime(2026, 12, 1)])
+    assert found and all("half-life of 0.1 days over a window of 334 days" in reason for reason in found)
