@@ -7,7 +7,7 @@ BASE   := $(VENV)/.installed-base-$(HASH)
 FULL   := $(VENV)/.installed-test-$(HASH)
 DEMO   ?= demo-workspace
 
-.PHONY: demo test lint typecheck unit bench bench-service bench-backtest bench-report clean
+.PHONY: demo test lint typecheck unit bench bench-service bench-backtest bench-report bench-web clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,7 @@ bench: $(FULL)
 	$(BIN)/python bench/service.py
 	$(BIN)/python bench/backtest.py
 	$(BIN)/python bench/funnel_report.py
+	$(BIN)/python bench/web_pages.py
 
 # The HTTP service alone: sustained ingestion, request latency, memory, event to assignment.
 bench-service: $(FULL)
@@ -60,6 +61,10 @@ bench-backtest: $(FULL)
 # leadgate report over 1M leads with a full lifecycle history.
 bench-report: $(FULL)
 	$(BIN)/python bench/funnel_report.py
+
+# The web app's lead page (and funnel page) served over that same store.
+bench-web: $(FULL)
+	$(BIN)/python bench/web_pages.py
 
 clean:
 	rm -rf $(VENV) $(DEMO) bench-workspace .pytest_cache .mypy_cache .ruff_cache .hypothesis

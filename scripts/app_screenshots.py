@@ -27,6 +27,7 @@ from leadgate.service.queue import rep_queue
 from leadgate.service.runtime import Runtime
 from leadgate.workspace import Workspace
 
+FULL_PAGES = {"app-lead.png"}  # the lead page reads top to bottom: scores, account, prediction, timeline
 LEADGATE = str(Path(sys.executable).parent / "leadgate")
 
 
@@ -85,7 +86,7 @@ def main() -> None:
             for name, path in pages:
                 page.goto(base + path)
                 page.wait_for_load_state("networkidle")
-                page.screenshot(path=str(args.out / name), full_page=False)
+                page.screenshot(path=str(args.out / name), full_page=name in FULL_PAGES)
                 print(f"{args.out / name}: {path} as {user}")
             context.close()
         browser.close()

@@ -65,7 +65,19 @@ def sales_world(served: Served) -> None:
         key = store.lead_key_of("e1")
         store._run(
             "INSERT INTO lead_predictions (lead_key, model_version, p_convert, as_of, top_factors) VALUES (?, ?, ?, ?, ?)",
-            [key, 3, 0.37, now, json.dumps([{"feature": "fit", "value": 45, "log_odds": 0.8}])],
+            [
+                key,
+                3,
+                0.37,
+                now,
+                json.dumps(
+                    [
+                        {"feature": "fit", "value": 45, "log_odds": 0.8},
+                        {"feature": "rule_fit_3", "value": 15.0, "log_odds": 0.25},
+                        {"feature": "days_since_last_event", "value": 0.125, "log_odds": -0.1},
+                    ]
+                ),
+            ],
         )
 
 
@@ -190,6 +202,9 @@ def test_the_lead_page_shows_profile_account_scores_prediction_and_story(served:
     assert "Demo request" in text and "+40.0" in text and "Decision maker" in text and "+15.0" in text
     # the prediction inserted for e1, and its factor
     assert "37%" in text and "Model v3" in text and "raises the chance" in text
+    # a rule's signal by the rule's label (fit_3 is the third fit rule: "Decision maker"), values rounded
+    assert "points from Decision maker (fit_3)" in text and "days since last event" in text
+    assert ">0.12<" in text and "lowers the chance (-0.10 log-odds)" in text
     # the story: qualification, routing
     assert "inquiry → mql" in text and "assigned to" in text and "demo requested" in text
     with signed_in_client(served, "mia") as client:
@@ -353,3 +368,28 @@ def test_a_lead_past_its_sla_is_marked_late_in_the_queue() -> None:
     )  # fmt: skip
     cells = re.findall(r"<td( class=\"late\")?>\s*(\d+ h \d\d min left|overdue by \d+ min)", html)
     assert cells == [("", "2 h 30 min left"), (' class="late"', "overdue by 45 min")]
+
+
+UNLABELLED_FIELDS = """() => Array.from(document.querySelectorAll('input, select, textarea'))
+    .filter(field => !['hidden', 'submit'].includes(field.type))
+    .filter(field => !(field.labels && field.labels.length) && !field.getAttribute('aria-label'))
+    .map(field => field.name || field.id || field.outerHTML)"""
+
+
+def test_every_form_field_of_the_main_pages_has_a_label_and_the_first_tab_skips_to_the_content(
+    browser: Browser, served: Served
+) -> None:
+    lead = ROUTED["carla"][-1]
+    pages = {
+        "carla": ["/app/queue", f"/app/leads/{lead}"],
+        "erin": ["/app/team", "/app/team/breaches", "/app/team/reps"],
+        "mia": ["/app/funnel", "/app/rules", "/app/playbook", f"/app/leads/{lead}"],
+    }
+    for user, paths in pages.items():
+        with signed_in_page(browser, served, user) as page:
+            for path in paths:
+                page.goto(path)
+                assert page.locator("form").count() > 0 or path.startswith("/app/leads"), path
+                assert page.evaluate(UNLABELLED_FIELDS) == [], f"{path} as {user}"
+                page.keyboard.press("Tab")
+                assert page.evaluate("document.activeElement.textContent") == "Skip to the content", path

@@ -149,14 +149,19 @@ def _decide(ctx: typer.Context, decision: Decision, as_json: bool) -> None:
     _show_decision(decision, result, as_json)
 
 
-def _show_decision(decision: Decision, result: LeadState, as_json: bool) -> None:
-    summary = DecisionResult(
-        lead_id=decision.lead_id,
+def decision_result(lead_id: str, result: LeadState) -> DecisionResult:
+    """What ``--json`` prints after a decision or a reassignment: the lead's state now."""
+    return DecisionResult(
+        lead_id=lead_id,
         stage=result.stage.value,
         owner=result.owner,
         version=result.version,
         cool_off_until=result.cool_off_until,
     )
+
+
+def _show_decision(decision: Decision, result: LeadState, as_json: bool) -> None:
+    summary = decision_result(decision.lead_id, result)
     if as_json:
         print_json(summary)
         return

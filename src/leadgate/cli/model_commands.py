@@ -47,12 +47,14 @@ def predict(
     as_json: bool = typer.Option(False, "--json", help="Print every lead's prediction as JSON."),
 ) -> None:
     """Score the current leads with the latest model: p_convert, kept apart from the rule scores, with its top factors."""
+    from leadgate.predict.features import feature_label
     from leadgate.predict.history_training import predict_current
     from leadgate.predict.model_store import ModelStore
 
     workspace = state(ctx).workspace()
+    playbook = workspace.playbook()
     with spinner("predicting", enabled=not as_json):
-        run = predict_current(workspace.store, workspace.playbook(), parse_moment(as_of))
+        run = predict_current(workspace.store, playbook, parse_moment(as_of))
     rows = ModelStore(workspace.store).predictions()
     if as_json:
         print_json(
@@ -71,7 +73,9 @@ def predict(
     )
     table = Table("lead", "p_convert", "top factors (log-odds)")
     for row in rows[:top]:
-        factors = ", ".join(f"{item['feature']} {item['log_odds']:+.2f}" for item in _factors(row[5]))
+        factors = ", ".join(
+            f"{feature_label(playbook, item['feature'])} {item['log_odds']:+.2f}" for item in _factors(row[5])
+        )
         table.add_row(str(row[1] or row[0]), f"{row[3]:.3f}", factors)
     console.print(table)
 

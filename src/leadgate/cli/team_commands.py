@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from leadgate.cli.app import app, parse_moment, state
-from leadgate.cli.lifecycle_commands import FUTURE_SKEW, DecisionResult
+from leadgate.cli.lifecycle_commands import FUTURE_SKEW, decision_result
 from leadgate.cli.output import console, print_json
 from leadgate.errors import UserError
 from leadgate.lifecycle.reassign import Reassignment
@@ -34,13 +34,7 @@ def reassign(
         raise UserError(f"--at {moment:%Y-%m-%d %H:%M} is in the future: a move is recorded once it is made")
     workspace = state(ctx).workspace()
     result = reassign_lead(workspace.store, workspace.playbook(), Reassignment(lead_id, to, by, moment, expect_version))
-    summary = DecisionResult(
-        lead_id=lead_id,
-        stage=result.stage.value,
-        owner=result.owner,
-        version=result.version,
-        cool_off_until=result.cool_off_until,
-    )
+    summary = decision_result(lead_id, result)
     if as_json:
         print_json(summary)
         return

@@ -12,8 +12,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from leadgate.cli.app import app, parse_moment, state
-from leadgate.cli.output import console, errors, print_json, spinner
+from leadgate.cli.output import console, errors, number, print_json, spinner
 from leadgate.cli.views import leads_table, scored_leads, stage_counts
+from leadgate.errors import UserError
 from leadgate.service.history import richest_story
 from leadgate.service.queue import rep_queue
 from leadgate.service.scoring import run_scoring, utc_now
@@ -210,6 +211,7 @@ def demo(
             f"Scored {run.leads_scored:,} leads in {run.seconds:.2f} s as of {run.as_of:%Y-%m-%d %H:%M} UTC.",
             highlight=False,
         )
+        console.print(_learn(workspace), highlight=False)
         stages = stage_counts(workspace.store)
         console.print("Stages: " + ", ".join(f"{name} {count:,}" for name, count in stages.items()), highlight=False)
         top = scored_leads(workspace.store, playbook, None, 10)
@@ -218,6 +220,24 @@ def demo(
         console.print("\n" + "\n".join(_web_app_steps(workspace, directory)), highlight=False)
     finally:
         workspace.close()
+
+
+def _learn(workspace: Workspace) -> str:
+    """Train the predictive model on the demo's history and predict every lead (the lead pages show
+    p_convert); a history too thin for the minimum-data rule says so instead."""
+    from leadgate.predict.history_training import predict_current, train_from_history  # LightGBM on demand
+
+    playbook = workspace.playbook()
+    try:
+        with spinner("training the predictive model"):
+            trained = train_from_history(workspace.store, playbook)
+            run = predict_current(workspace.store, playbook)
+    except UserError as reason:
+        return f"No predictive model: {reason}"
+    return (
+        f"Trained predictive model version {trained.record.version} "
+        f"(validation ROC AUC {number(trained.record.metrics['roc_auc'], 2)}) and predicted {run.leads:,} leads."
+    )
 
 
 DEMO_PASSWORD = "leadgate-demo"

@@ -23,6 +23,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from leadgate.domain.traits import BUILTIN_ACCOUNT_TRAITS, BUILTIN_LEAD_TRAITS, PERSONAL_LEAD_TRAITS
+from leadgate.playbook.compiled import Playbook
 from leadgate.playbook.model import PlaybookModel
 from leadgate.store.facts import Facts
 
@@ -179,3 +180,12 @@ def rule_signals_of_scores(scores: pd.DataFrame) -> pd.DataFrame:
     """The same columns from a scored table's ``c_<rule>`` contribution columns."""
     columns = {f"rule_{name[2:]}": scores[name] for name in scores.columns if name.startswith("c_")}
     return pd.DataFrame(columns, index=scores.index).astype("float64").fillna(0.0)
+
+
+def feature_label(playbook: Playbook, feature: str) -> str:
+    """A feature as a person reads it: a rule's signal by the rule's label, others in words."""
+    if feature.startswith("rule_"):
+        for rule in playbook.rules:
+            if rule.column == f"c_{feature[5:]}":
+                return f"points from {rule.label} ({rule.id})"
+    return feature.replace("_", " ")

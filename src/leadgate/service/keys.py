@@ -65,22 +65,28 @@ def create_key(
     """A new key (shown once) and its record; sales and manager keys name a rep of the playbook."""
     if role not in ROLES:
         raise UserError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
-    if role in ("sales", "manager"):
-        if not user:
-            raise UserError(f"a {role} key acts as a rep: give --user NAME (a rep of the playbook's teams)")
-        teams_of_user = teams_for(playbook, role, user, None)
-        if not teams_of_user:
-            what = "manages no team" if role == "manager" else "is in no team"
-            raise UserError(f"{user!r} {what} of the playbook (teams: {', '.join(playbook.teams) or 'none'})")
-        if team is not None and team not in teams_of_user:
-            raise UserError(f"{user!r} is not in team {team!r} (their teams: {', '.join(sorted(teams_of_user))})")
-    elif team is not None:
-        raise UserError(f"--team only applies to sales and manager keys, not {role}")
+    if role in ("sales", "manager") and not user:
+        raise UserError(f"a {role} key acts as a rep: give --user NAME (a rep of the playbook's teams)")
+    check_reach(playbook, role, user, team, "keys")
     key_id = secrets.token_hex(4)
     key = f"lg_{key_id}_{secrets.token_urlsafe(24)}"
     record = KeyRecord(key_id, role, user, team, now)
     KeysStore(store).add(record, hash_key(key))
     return key, record
+
+
+def check_reach(playbook: PlaybookModel, role: str, rep: str | None, team: str | None, what: str) -> None:
+    """A sales or manager key or user acts as a rep of the playbook's teams (``--team``: one of
+    theirs); other roles see every team. ``what``: keys or users, for the message."""
+    if role in ("sales", "manager"):
+        reach = teams_for(playbook, role, rep, None)
+        if not reach:
+            found = "manages no team" if role == "manager" else "is in no team"
+            raise UserError(f"{rep!r} {found} of the playbook (teams: {', '.join(playbook.teams) or 'none'})")
+        if team is not None and team not in reach:
+            raise UserError(f"{rep!r} is not in team {team!r} (their teams: {', '.join(sorted(reach))})")
+    elif team is not None:
+        raise UserError(f"--team only applies to sales and manager {what}, not {role}")
 
 
 def teams_for(playbook: PlaybookModel, role: str, user: str | None, team: str | None) -> frozenset[str] | None:

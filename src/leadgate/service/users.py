@@ -19,7 +19,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from leadgate.errors import NotAuthenticated, NotFound, UserError
 from leadgate.playbook.model import PlaybookModel
-from leadgate.service.keys import ROLES, Principal, teams_for
+from leadgate.service.keys import ROLES, Principal, check_reach, teams_for
 from leadgate.store.base import Store
 from leadgate.store.users_store import UserRecord, UsersStore
 
@@ -56,15 +56,7 @@ def create_user(
             "the ingest role is for API keys that send events; a person signs in as sales, manager, marketing or admin"
         )
     check_password(password)
-    if role in ("sales", "manager"):
-        reach = teams_for(playbook, role, name, None)
-        if not reach:
-            what = "manages no team" if role == "manager" else "is in no team"
-            raise UserError(f"{name!r} {what} of the playbook (teams: {', '.join(playbook.teams) or 'none'})")
-        if team is not None and team not in reach:
-            raise UserError(f"{name!r} is not in team {team!r} (their teams: {', '.join(sorted(reach))})")
-    elif team is not None:
-        raise UserError(f"--team only applies to sales and manager users, not {role}")
+    check_reach(playbook, role, name, team, "users")
     users = UsersStore(store)
     if users.by_name(name) is not None:
         raise UserError(f"a user named {name!r} exists; 'leadgate users password {name}' changes their password")

@@ -16,6 +16,7 @@ from leadgate.domain.stages import Stage
 from leadgate.errors import Forbidden, NotFound
 from leadgate.lifecycle.facts import LeadState
 from leadgate.playbook.compiled import Playbook
+from leadgate.predict.features import feature_label
 from leadgate.scoring.explain import Explanation
 from leadgate.service.explain import explain_lead
 from leadgate.service.history import Entry, History, lead_history
@@ -38,8 +39,17 @@ class Trait:
 @dataclass(frozen=True)
 class Factor:
     feature: str
+    label: str  # the feature as a person reads it (a rule's signal by the rule's label)
     value: Any
     log_odds: float
+
+    @property
+    def shown_value(self) -> str:
+        if self.value is None:
+            return "-"
+        if isinstance(self.value, float):
+            return f"{self.value:,.0f}" if self.value.is_integer() else f"{self.value:,.2f}"
+        return str(self.value)
 
 
 @dataclass(frozen=True)
@@ -110,7 +120,7 @@ def _lead_page(
         history=lead_history(store, lead_id, EVENTS_SHOWN),
         profile=_latest_traits(store, "entity_key", lead_key, "lead"),
         account_traits=_latest_traits(store, "entity_id", account_id, "account") if account_id else (),
-        prediction=prediction_of(store, lead_key),
+        prediction=prediction_of(store, playbook, lead_key),
         buying_group=buying_group(store, playbook, account_id, now) if account_id else None,
         decisions=decisions_for(principal, state, playbook),
     )
@@ -161,7 +171,7 @@ def _answers_for(principal: Principal, state: LeadState, playbook: Playbook) -> 
     return any(team.manager == principal.user and state.owner in team.members for team in teams.values())
 
 
-def prediction_of(store: Store, lead_key: int) -> Prediction | None:
+def prediction_of(store: Store, playbook: Playbook, lead_key: int) -> Prediction | None:
     """The lead's latest predicted probability (None: no model has scored it)."""
     if not store.has_table(PREDICTIONS_TABLE):
         return None
@@ -169,7 +179,12 @@ def prediction_of(store: Store, lead_key: int) -> Prediction | None:
     if not row or row.get("p_convert") is None:
         return None
     factors = tuple(
-        Factor(str(item.get("feature")), item.get("value"), float(item.get("log_odds") or 0.0))
+        Factor(
+            str(item.get("feature")),
+            feature_label(playbook, str(item.get("feature"))),
+            item.get("value"),
+            float(item.get("log_odds") or 0.0),
+        )
         for item in json.loads(row.get("top_factors") or "[]")
     )
     return Prediction(float(row["p_convert"]), int(row["model_version"]), row["as_of"], factors)
