@@ -161,18 +161,20 @@ class DuckDBStore(Store):
 
     @contextmanager
     def few_leads(self) -> Iterator[None]:
-        """No perfect-hash aggregates: from a join's key range DuckDB sizes one slot per possible
+        """DuckDB's default perfect-hash limit instead of the whole-table one this connection uses
+        (:data:`WHOLE_TABLE_HASH_BITS`): from a join's key range DuckDB sizes one slot per possible
         key, and a lead page's explanation (twenty keys spread over a million) spent 1.3 s of its
-        1.5 s allocating and scanning those slots (0.2 s without). Full scoring keeps them."""
+        1.5 s allocating and scanning those slots (0.2 s without)."""
         self._few_leads_depth += 1
         if self._few_leads_depth == 1:
-            self._run("SET perfect_ht_threshold = 0")
+            self._run(f"SET perfect_ht_threshold = {DEFAULT_HASH_BITS}")
         try:
             yield
         finally:
             self._few_leads_depth -= 1
             if self._few_leads_depth == 0:
-                self._run("RESET perfect_ht_threshold")
+                with suppress(StoreError):  # an aborted transaction refuses even this
+                    self._run(f"SET perfect_ht_threshold = {WHOLE_TABLE_HASH_BITS}")
 
     @contextmanager
     def parameters(self, name: str, rows: pa.Table) -> Iterator[None]:

@@ -1,0 +1,35 @@
+"""Parameter tables and the planning of few-lead queries, on every engine."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+from leadgate.errors import StoreError
+from leadgate.store.base import Store
+from leadgate.store.duckdb_store import DEFAULT_HASH_BITS, WHOLE_TABLE_HASH_BITS, DuckDBStore
+
+
+def test_parameters_are_a_table_for_the_block_only(store: Store) -> None:
+    rows = pa.table({"lead_key": pa.array([3, 5], pa.int64())})
+    with store.parameters("wanted_now", rows):
+        assert store._run("SELECT sum(lead_key) FROM wanted_now") == [(8,)]
+    with pytest.raises(StoreError):
+        store._run("SELECT * FROM wanted_now")
+
+
+def test_few_leads_narrows_perfect_hash_aggregates_and_widens_them_back_even_nested(store: Store) -> None:
+    if not isinstance(store, DuckDBStore):
+        with store.few_leads():  # nothing to change on PostgreSQL: its planner uses the indexes
+            assert store._run("SELECT 1") == [(1,)]
+        return
+
+    def threshold() -> int:
+        return int(store._run("SELECT current_setting('perfect_ht_threshold')")[0][0])
+
+    assert threshold() == WHOLE_TABLE_HASH_BITS == 20  # whole-table scoring groups up to 2^20 dense keys
+    with store.few_leads():
+        with store.few_leads():
+            assert threshold() == DEFAULT_HASH_BITS == 12
+        assert threshold() == 12  # the inner block's end leaves the outer one's setting
+    assert threshold() == 20
