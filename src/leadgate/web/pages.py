@@ -58,6 +58,16 @@ class Posted:
         return self.fields.get(name, "").strip()
 
 
+@dataclass(frozen=True)
+class FormError:
+    """A form whose request was not recorded: which form (a decision's kind, a lead id, ``away``),
+    why, and whether it was a conflict (shown atop the page rather than at the form)."""
+
+    form: str
+    message: str
+    conflict: bool = False
+
+
 def runtime_of(request: Request) -> Runtime:
     runtime = request.app.state.runtime
     assert isinstance(runtime, Runtime)

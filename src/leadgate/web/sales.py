@@ -10,7 +10,6 @@ page with a notice, so reloading the page never sends it twice.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import quote
 
@@ -26,7 +25,7 @@ from leadgate.service.queue import describe_time_left, rep_queue
 from leadgate.service.users import Viewer
 from leadgate.store.lifecycle_store import LifecycleStore
 from leadgate.web.lead_page import DECIDING_ROLES, assemble_lead_page, key_of, require_reach
-from leadgate.web.pages import Posted, posted, redirect, render, require_role, runtime_of, signed_in
+from leadgate.web.pages import FormError, Posted, posted, redirect, render, require_role, runtime_of, signed_in
 
 READ_ROLES = ("sales", "manager", "marketing", "admin")
 MAX_NOTE = 4000  # characters, as the API
@@ -40,15 +39,6 @@ NOTICES = {
 }
 
 router = APIRouter()
-
-
-@dataclass(frozen=True)
-class FormError:
-    """A decision that was not recorded, shown at its form (``kind``) or, for a conflict, atop the page."""
-
-    kind: str
-    message: str
-    conflict: bool = False
 
 
 def lead_path(lead_id: str) -> str:

@@ -11,7 +11,6 @@ rules refuse is shown again at its place (422) and a lead that moved meanwhile a
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -29,21 +28,12 @@ from leadgate.service.reps import mark_away, mark_back
 from leadgate.service.team import BREACH_ACTIONS, members_of, team_breaches, team_leads, team_reps, visible_teams
 from leadgate.service.users import Viewer
 from leadgate.store.lifecycle_store import LifecycleStore
-from leadgate.web.pages import Posted, posted, redirect, render, require_role, runtime_of, signed_in
+from leadgate.web.pages import FormError, Posted, posted, redirect, render, require_role, runtime_of, signed_in
 
 LOOKING_ROLES = ("manager", "admin")
 ACTING_ROLES = ("manager",)
 
 router = APIRouter()
-
-
-@dataclass(frozen=True)
-class FormError:
-    """A form that was not recorded: which one (a lead id, ``away`` or an absence), and why."""
-
-    form: str
-    message: str
-    conflict: bool = False
 
 
 def _teams(viewer: Viewer) -> frozenset[str] | None:
