@@ -131,6 +131,8 @@ def main() -> None:
             "events": args.events,
             "lead_page": summary(timings(client, [f"/app/leads/{lead}" for lead in picked])),
             "funnel_page": summary(timings(client, ["/app/funnel"] * 3)),
+            # a signed-in request that reads nothing else: the session check, the template and HTTP
+            "playbook_page": summary(timings(client, ["/app/playbook"] * 20)),
             "target_ms": TARGET_MS,
         }
     server.should_exit = True

@@ -82,9 +82,9 @@ class Runtime:
 
     @contextmanager
     def side_store(self) -> Iterator[Store]:
-        """A connection of its own, for long read-mostly work (a playbook preview's backtest) that
-        must not hold up decisions, pages and cycles on the lifecycle connection. One at a time:
-        such work keeps scratch tables under fixed names."""
+        """A connection of its own, for long read-mostly work (the funnel and rules pages, a
+        playbook preview's backtest) that must not hold up decisions, pages and cycles on the
+        lifecycle connection. One at a time: such work keeps scratch tables under fixed names."""
         with self.side_lock:
             store = self.workspace.open_store()
             try:
