@@ -64,9 +64,10 @@ class Workspace:
     def store(self) -> Store:
         return self.open_store()
 
-    def open_store(self) -> Store:
-        """A new connection to the workspace's database (the server keeps one per writer)."""
-        store = open_store(self.database, memory_limit=str(self.setting("memory_limit")) or None)
+    def open_store(self, migrate: bool = True) -> Store:
+        """A new connection to the workspace's database (the server keeps one per writer);
+        ``migrate=False`` for one more connection to a database another one already brought up to date."""
+        store = open_store(self.database, memory_limit=str(self.setting("memory_limit")) or None, migrate=migrate)
         LifecycleStore(store)  # brings lead states up to date after an upgrade, before anything reads them
         return store
 

@@ -86,7 +86,7 @@ class Runtime:
         playbook preview's backtest) that must not hold up decisions, pages and cycles on the
         lifecycle connection. One at a time: such work keeps scratch tables under fixed names."""
         with self.side_lock:
-            store = self.workspace.open_store()
+            store = self.workspace.open_store(migrate=False)  # the server's connections migrated it
             try:
                 yield store
             finally:

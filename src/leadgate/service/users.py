@@ -107,19 +107,14 @@ def sign_in(store: Store, name: str, password: str, now: dt.datetime, hours: flo
 
 def viewer_of(store: Store, playbook: PlaybookModel, cookie: str, now: dt.datetime) -> Viewer | None:
     """The signed-in user behind a session cookie (None: no live session)."""
-    users = UsersStore(store)
-    session = users.session(session_hash(cookie), now)
+    session = UsersStore(store).session(session_hash(cookie), now)
     if session is None:
         return None
-    found = users.by_name(session.user_name)
-    if found is None:
-        return None
-    record = found[0]
-    rep = record.user_name if record.role in ("sales", "manager") else None
+    rep = session.user_name if session.role in ("sales", "manager") else None
     principal = Principal(
-        f"user:{record.user_name}", record.role, rep, teams_for(playbook, record.role, rep, record.team)
+        f"user:{session.user_name}", session.role, rep, teams_for(playbook, session.role, rep, session.team)
     )
-    return Viewer(record.user_name, principal, session.csrf_token)
+    return Viewer(session.user_name, principal, session.csrf_token)
 
 
 def sign_out(store: Store, cookie: str, now: dt.datetime) -> None:

@@ -20,6 +20,8 @@ class UserRecord:
 @dataclass(frozen=True)
 class SessionRecord:
     user_name: str
+    role: str
+    team: str | None
     csrf_token: str
     expires_at: dt.datetime
 
@@ -68,9 +70,9 @@ class UsersStore:
         )
 
     def session(self, session_hash: str, now: dt.datetime) -> SessionRecord | None:
-        """A live session: not ended, not expired, of a user who is not disabled."""
+        """A live session, with its user's role and team: not ended, not expired, of a user who is not disabled."""
         row = self.store._one(
-            "SELECT s.user_name, s.csrf_token, s.expires_at FROM web_sessions s "
+            "SELECT s.user_name, u.role, u.team, s.csrf_token, s.expires_at FROM web_sessions s "
             "JOIN users u ON u.user_name = s.user_name AND u.disabled_at IS NULL "
             "WHERE s.session_hash = ? AND s.ended_at IS NULL AND s.expires_at > ?",
             [session_hash, now],

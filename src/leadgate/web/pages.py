@@ -68,6 +68,11 @@ class FormError:
     conflict: bool = False
 
 
+def form_status(error: FormError | None) -> int:
+    """A page's status after a form: 200, 409 for a conflict, 422 for a refusal."""
+    return 200 if error is None else 409 if error.conflict else 422
+
+
 def runtime_of(request: Request) -> Runtime:
     runtime = request.app.state.runtime
     assert isinstance(runtime, Runtime)

@@ -25,7 +25,17 @@ from leadgate.service.queue import describe_time_left, rep_queue
 from leadgate.service.users import Viewer
 from leadgate.store.lifecycle_store import LifecycleStore
 from leadgate.web.lead_page import DECIDING_ROLES, assemble_lead_page, key_of, require_reach
-from leadgate.web.pages import FormError, Posted, posted, redirect, render, require_role, runtime_of, signed_in
+from leadgate.web.pages import (
+    FormError,
+    Posted,
+    form_status,
+    posted,
+    redirect,
+    render,
+    require_role,
+    runtime_of,
+    signed_in,
+)
 
 READ_ROLES = ("sales", "manager", "marketing", "admin")
 MAX_NOTE = 4000  # characters, as the API
@@ -141,12 +151,11 @@ def _render_lead(
     now = runtime.now()
     with runtime.locked() as store:
         page = assemble_lead_page(store, playbook, viewer.principal, lead_id, now)
-    status = 200 if error is None else 409 if error.conflict else 422
     return render(
         request,
         "sales_lead.html",
         viewer,
-        status_code=status,
+        status_code=form_status(error),
         page=page,
         stages=playbook.model.stages,
         notice=notice,

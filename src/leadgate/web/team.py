@@ -28,7 +28,17 @@ from leadgate.service.reps import mark_away, mark_back
 from leadgate.service.team import BREACH_ACTIONS, members_of, team_breaches, team_leads, team_reps, visible_teams
 from leadgate.service.users import Viewer
 from leadgate.store.lifecycle_store import LifecycleStore
-from leadgate.web.pages import FormError, Posted, posted, redirect, render, require_role, runtime_of, signed_in
+from leadgate.web.pages import (
+    FormError,
+    Posted,
+    form_status,
+    posted,
+    redirect,
+    render,
+    require_role,
+    runtime_of,
+    signed_in,
+)
 
 LOOKING_ROLES = ("manager", "admin")
 ACTING_ROLES = ("manager",)
@@ -103,12 +113,11 @@ def _render_leads(
     now = runtime.now()
     with runtime.locked() as store:
         leads = team_leads(store, playbook, _teams(viewer), now, team or None, rep or None)
-    status = 200 if error is None else 409 if error.conflict else 422
     return render(
         request,
         "team_leads.html",
         viewer,
-        status_code=status,
+        status_code=form_status(error),
         leads=leads,
         teams=shown,
         reps=members_of(model, [team] if team else shown),
@@ -172,12 +181,10 @@ def reps_page(request: Request, viewer: Annotated[Viewer, Depends(signed_in)], d
 @router.post("/team/reps/away")
 def away(request: Request, form: Annotated[Posted, Depends(posted)]) -> Response:
     """Mark a rep of the viewer's teams away, both days included."""
-    viewer = form.viewer
-    require_role(viewer, *ACTING_ROLES)
-    rep = form.get("rep")
+    viewer, rep = form.viewer, form.get("rep")
     runtime = runtime_of(request)
     playbook = runtime.playbook()
-    _require_member(viewer, playbook.model, rep)
+    _require_acting_on(viewer, playbook.model, rep)
     error = None
     try:
         start, end = _date(form.get("from"), "first day away"), _date(form.get("to"), "last day away")
@@ -195,12 +202,10 @@ def away(request: Request, form: Annotated[Posted, Depends(posted)]) -> Response
 @router.post("/team/reps/back")
 def back(request: Request, form: Annotated[Posted, Depends(posted)]) -> Response:
     """Cancel an absence of a rep of the viewer's teams (the one starting on ``from``)."""
-    viewer = form.viewer
-    require_role(viewer, *ACTING_ROLES)
-    rep = form.get("rep")
+    viewer, rep = form.viewer, form.get("rep")
     runtime = runtime_of(request)
     playbook = runtime.playbook()
-    _require_member(viewer, playbook.model, rep)
+    _require_acting_on(viewer, playbook.model, rep)
     error = None
     try:
         start = _date(form.get("from"), "first day of the absence")
@@ -229,7 +234,7 @@ def _render_reps(
         request,
         "team_reps.html",
         viewer,
-        status_code=200 if error is None else 422,
+        status_code=form_status(error),
         reps=reps,
         shown=visible_teams(playbook.model, _teams(viewer)),
         can_act=viewer.role in ACTING_ROLES,
@@ -239,8 +244,9 @@ def _render_reps(
     )
 
 
-def _require_member(viewer: Viewer, model: PlaybookModel, rep: str) -> None:
-    """The rep must be a member of a team the viewer manages (else a 403 page, or a 400 for nobody)."""
+def _require_acting_on(viewer: Viewer, model: PlaybookModel, rep: str) -> None:
+    """A manager acting on a member of a team they manage (else a 403 page, or a 400 for nobody)."""
+    require_role(viewer, *ACTING_ROLES)
     if rep in members_of(model, visible_teams(model, _teams(viewer))):
         return
     if rep in known_reps(model):
