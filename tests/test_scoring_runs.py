@@ -6,10 +6,14 @@ import math
 
 import pytest
 
+from leadgate.domain.stages import Stage
+from leadgate.lifecycle.facts import TransitionFact
+from leadgate.lifecycle.machine import Cause
 from leadgate.playbook.loader import parse_playbook
-from leadgate.service.explain import explain_lead
+from leadgate.service.explain import explain_lead, explain_stored
 from leadgate.service.scoring import SCORES_TABLE, rolls_contacts_up, run_scoring
 from leadgate.store.duckdb_store import DuckDBStore
+from leadgate.store.lifecycle_store import LifecycleStore
 from leadgate.workspace import example_playbook_text
 from tests.worlds import World, at
 
@@ -132,6 +136,55 @@ def test_explanations_add_up_for_every_lead(world: World) -> None:
         assert sum(item.points for item in explanation.contributions) == pytest.approx(explanation.score, abs=1e-9)
         for name, named in explanation.named_scores.items():
             assert sum(item.points for item in named.contributions) == pytest.approx(named.score, abs=1e-9), name
+
+
+def test_a_stored_explanation_is_the_explanation_as_of_the_run_that_stored_the_scores(world: World) -> None:
+    store = build(world).store
+    moment = at("2026-11-10T00:00:00")
+    run_scoring(store, PLAYBOOK, moment)
+    for lead_id, row in stored(store).items():
+        kept = explain_stored(store, PLAYBOOK, row["lead_key"])
+        assert kept is not None and alike(
+            kept.model_dump(), explain_lead(store, PLAYBOOK, lead_id, moment).model_dump()
+        )
+    # a month later the stored scores (what the queue shows) are still those of the run: cat's
+    # e-mail click, 6 days 14 hours old at the run, 3 points halving every 30 days
+    cat = explain_stored(store, PLAYBOOK, stored(store)["cat"]["lead_key"])
+    assert cat is not None and cat.as_of == moment
+    assert cat.engagement == pytest.approx(3 * 0.5 ** ((6 + 14 / 24) / 30), rel=1e-12)
+    later = explain_lead(store, PLAYBOOK, "cat", at("2026-12-10T00:00:00"))
+    assert later.engagement == pytest.approx(3 * 0.5 ** ((36 + 14 / 24) / 30), rel=1e-12)
+
+
+def test_no_stored_explanation_stands_before_a_run_or_for_another_playbook(world: World) -> None:
+    store = build(world).store
+    ann = store.lead_key_of("ann")
+    assert ann is not None and explain_stored(store, PLAYBOOK, ann) is None  # nothing scored yet
+    run_scoring(store, PLAYBOOK, at("2026-11-10T00:00:00"))
+    assert explain_stored(store, PLAYBOOK, ann) is not None
+    changed = parse_playbook(example_playbook_text().replace("points: 40", "points: 45"), "playbook.yaml")
+    assert explain_stored(store, changed, ann) is None  # the rows were scored by the other rules
+    run_scoring(store, changed, at("2026-11-10T00:00:00"), incremental=True)  # runs in full
+    assert explain_stored(store, changed, ann) is not None
+    # recycled after the run, engagement counting again from then: the stored row no longer stands
+    restart = TransitionFact(
+        ann, Stage.MQL, Stage.RECYCLED, Cause.DECISION, "bad_timing", "rep", at("2026-11-11T00:00:00"), 1,
+        reset_engagement=True,
+    )  # fmt: skip
+    LifecycleStore(store).record([TransitionFact(ann, Stage.INQUIRY, Stage.MQL, Cause.RULE, "mql", "leadgate",
+                                                 at("2026-11-10T00:00:00"), 1), restart])  # fmt: skip
+    assert explain_stored(store, changed, ann) is None
+
+
+def alike(left: object, right: object) -> bool:
+    """Equal, floats to 1e-9 (two queries may add the same numbers in another order)."""
+    if isinstance(left, dict) and isinstance(right, dict):
+        return left.keys() == right.keys() and all(alike(left[name], right[name]) for name in left)
+    if isinstance(left, list) and isinstance(right, list):
+        return len(left) == len(right) and all(alike(a, b) for a, b in zip(left, right, strict=True))
+    if isinstance(left, float) and isinstance(right, float):
+        return math.isclose(left, right, rel_tol=1e-9, abs_tol=1e-9)
+    return left == right
 
 
 def test_an_explanation_says_why_in_words(world: World) -> None:

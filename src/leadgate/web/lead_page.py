@@ -18,7 +18,7 @@ from leadgate.lifecycle.facts import LeadState
 from leadgate.playbook.compiled import Playbook
 from leadgate.predict.features import feature_label
 from leadgate.scoring.explain import Explanation
-from leadgate.service.explain import explain_lead
+from leadgate.service.explain import explain_lead, explain_stored
 from leadgate.service.history import Entry, History, lead_history
 from leadgate.service.keys import Principal
 from leadgate.store.base import PREDICTIONS_TABLE, Store
@@ -110,7 +110,8 @@ def _lead_page(
     state: LeadState,
     now: dt.datetime,
 ) -> LeadPage:
-    explanation = explain_lead(store, playbook, lead_id, now)
+    # the scores the queue shows, explained as of their run; scored on the spot when there are none
+    explanation = explain_stored(store, playbook, lead_key) or explain_lead(store, playbook, lead_id, now)
     account_id = explanation.account.account_id if explanation.account else None
     return LeadPage(
         lead_id=lead_id,
