@@ -275,13 +275,16 @@ def test_disqualifying_takes_a_reason_of_the_playbook(served: Served) -> None:
         unknown = post_decision(client, lead, kind="disqualify", reason="bored")
         assert unknown.status_code == 422 and "disqualify needs a reason among not_icp" in unknown.text
         answer = post_decision(client, lead, kind="disqualify", reason="competitor", note="works at a rival")
-        assert answer.status_code == 303  # to the queue: a disqualified lead is nobody's, out of a rep's reach
-        assert answer.headers["location"] == f"/app/queue?done=disqualify&lead={lead}&stage=disqualified"
-        queue = client.get(answer.headers["location"]).text
-        assert f"Lead {lead} disqualified: it is now disqualified and has left your queue." in queue
-        assert f'href="/app/leads/{lead}"' not in queue
-        assert client.get(f"/app/leads/{lead}").status_code == 403  # as the API says
+        assert answer.status_code == 303
+        assert answer.headers["location"] == f"/app/leads/{lead}?done=disqualify"
+        # nobody's any more (out of dev's reach, as in the API), but dev handled it: readable, no decision
+        page = client.get(answer.headers["location"]).text
+        assert "Disqualified: the lead is out for good and has left your queue." in page
+        assert "sal_pending → disqualified" in page and 'name="kind"' not in page
+        assert f'href="/app/leads/{lead}"' not in client.get("/app/queue").text
     assert state(served, lead).stage == "disqualified"
+    with signed_in_client(served, "farah") as client:  # another team's rep never handled it
+        assert client.get(f"/app/leads/{lead}").status_code == 403
     with signed_in_client(served, "mia") as client:
         page = client.get(f"/app/leads/{lead}").text
     assert "disqualify, reason competitor, “works at a rival”" in page and "sal_pending → disqualified" in page
@@ -303,21 +306,19 @@ def test_a_rep_accepts_one_lead_and_rejects_another_in_the_browser(browser: Brow
         reject.get_by_label("Reason").select_option(label="Bad timing")
         reject.get_by_label("Note").fill("project starts next year")
         reject.get_by_role("button", name="Reject").click()
-        # recycled, the lead is nobody's (out of carla's reach, as in the API): back to her queue
-        expect(page.get_by_role("status")).to_have_text(
-            f"Lead {second} rejected: it is now recycled and has left your queue."
-        )
-        expect(page.get_by_role("link", name=second, exact=True)).to_have_count(0)
-        expect(page.get_by_role("link", name=first, exact=True)).to_be_visible()  # accepted, to qualify
-        page.get_by_role("link", name=first, exact=True).click()
+        # recycled, the lead is nobody's now, but carla handled it: she reads its story, and decides nothing
+        expect(page.get_by_role("status")).to_contain_text("Rejected, with its reason: the lead has left your queue")
         history = page.locator("section", has=page.get_by_role("heading", name="Stage history"))
-        expect(history).to_contain_text("sal_pending → sal: accepted by carla")
-    with signed_in_page(browser, served, "mia") as marketer:  # marketing reads every lead's story
-        marketer.goto(f"/app/leads/{second}")
-        history = marketer.locator("section", has=marketer.get_by_role("heading", name="Stage history"))
         expect(history).to_contain_text("sal_pending → rejected: rejected by carla: Bad timing")
         expect(history).to_contain_text("reject, reason bad_timing, “project starts next year”")
         expect(history).to_contain_text("rejected → recycled: bad_timing: back to nurture")
+        expect(page.get_by_role("button", name="Reject", exact=True)).to_have_count(0)
+        expect(page.get_by_role("button", name="Disqualify", exact=True)).to_have_count(0)  # recycled is open
+        page.get_by_role("link", name="My queue").click()
+        expect(page.get_by_role("link", name=second, exact=True)).to_have_count(0)
+        page.get_by_role("link", name=first, exact=True).click()  # accepted, to qualify
+        history = page.locator("section", has=page.get_by_role("heading", name="Stage history"))
+        expect(history).to_contain_text("sal_pending → sal: accepted by carla")
     assert (state(served, first).stage, state(served, second).stage) == ("sal", "recycled")
 
 
@@ -363,7 +364,7 @@ def test_a_lead_past_its_sla_is_marked_late_in_the_queue() -> None:
         QueueItem(lead_id="late", sla_minutes_left=-45, hot_because="Demo request +40", version=2, **common, **scores),
     ]
     html = templates.env.get_template("sales_queue.html").render(
-        viewer=None, navigation=(), base="/app", path="/queue", csrf_token="", notice=None,
+        viewer=None, navigation=(), base="/app", path="/queue", csrf_token="",
         waiting=items, accepted=[], time_left=describe_time_left, as_of=due,
     )  # fmt: skip
     cells = re.findall(r"<td( class=\"late\")?>\s*(\d+ h \d\d min left|overdue by \d+ min)", html)

@@ -108,6 +108,11 @@ class LifecycleStore:
             found += [(row[0], _fact(fact_type, dict(zip(names, row[1:], strict=True)))) for row in rows]
         return [fact for _, fact in sorted(found, key=lambda pair: pair[0])]
 
+    def handlers_of(self, lead_key: int) -> set[tuple[str | None, str | None]]:
+        """Every (owner, team) the lead was ever assigned to."""
+        rows = self.store._run("SELECT DISTINCT owner, team FROM assignments WHERE lead_key = ?", [lead_key])
+        return {(owner, team) for owner, team in rows}
+
     def facts_by_lead(self) -> dict[int, list[Fact]]:
         """Every lead's lifecycle facts, in order (to rebuild or check the states)."""
         found: dict[int, list[tuple[int, Fact]]] = {}

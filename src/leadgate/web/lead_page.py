@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from leadgate.domain.stages import Stage
@@ -93,12 +93,26 @@ def assemble_lead_page(
     store: Store, playbook: Playbook, principal: Principal, lead_id: str, now: dt.datetime
 ) -> LeadPage:
     """The lead page's content for ``principal`` (Forbidden outside its reach, NotFound for an
-    unknown lead): the function the page bench times."""
+    unknown lead): the function the page bench times.
+
+    A lead the viewer, or a team of theirs, once handled stays readable after it left their
+    reach (a rejected lead is nobody's): its page then offers no decision.
+    """
     lead_key = key_of(store, lead_id)
-    state = LifecycleStore(store).state(lead_key)
-    require_reach(principal, state, lead_id)
+    lifecycle = LifecycleStore(store)
+    state = lifecycle.state(lead_key)
+    try:
+        require_reach(principal, state, lead_id)
+        deciding = True
+    except Forbidden:
+        if not any(
+            owner == principal.user or principal.sees_team(team) for owner, team in lifecycle.handlers_of(lead_key)
+        ):
+            raise
+        deciding = False
     with store.few_leads():
-        return _lead_page(store, playbook, principal, lead_id, lead_key, state, now)
+        page = _lead_page(store, playbook, principal, lead_id, lead_key, state, now)
+    return page if deciding else replace(page, decisions=())
 
 
 def _lead_page(

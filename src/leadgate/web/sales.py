@@ -16,10 +16,8 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from leadgate.domain.stages import STAGE_NAMES
 from leadgate.errors import Forbidden, NotFound, UserError
 from leadgate.lifecycle.decisions import Conflict, Decision
-from leadgate.lifecycle.facts import LeadState
 from leadgate.service.decisions import apply_decision
 from leadgate.service.queue import describe_time_left, rep_queue
 from leadgate.service.users import Viewer
@@ -43,9 +41,9 @@ MAX_FIELD = 200
 
 NOTICES = {
     "accept": "Accepted: the lead is yours to work (SAL).",
-    "reject": "Rejected, with its reason: the playbook decides what happens next (see the stage history).",
+    "reject": "Rejected, with its reason: the lead has left your queue; the stage history shows what the playbook did next.",
     "qualify": "Qualified: the lead is now sales qualified (SQL).",
-    "disqualify": "Disqualified: the lead is out for good.",
+    "disqualify": "Disqualified: the lead is out for good and has left your queue.",
 }
 
 router = APIRouter()
@@ -55,21 +53,14 @@ def lead_path(lead_id: str) -> str:
     return f"/leads/{quote(lead_id, safe='')}"
 
 
-PAST = {"accept": "accepted", "reject": "rejected", "qualify": "qualified", "disqualify": "disqualified"}
 
 
 @router.get("/queue", response_class=HTMLResponse)
 def my_queue(
     request: Request,
     viewer: Annotated[Viewer, Depends(signed_in)],
-    done: str | None = None,
-    lead: str | None = None,
-    stage: str | None = None,
 ) -> HTMLResponse:
-    """The viewer's own leads: awaiting their answer first (best score first), then accepted.
-
-    After a decision that took the lead out of the viewer's reach, a notice says what became of it.
-    """
+    """The viewer's own leads: awaiting their answer first (best score first), then accepted."""
     require_role(viewer, *DECIDING_ROLES)
     runtime = runtime_of(request)
     playbook = runtime.playbook()
@@ -84,7 +75,6 @@ def my_queue(
         accepted=[item for item in items if item.stage == "sal"],
         time_left=describe_time_left,
         as_of=now,
-        notice=_left_queue(done, lead, stage),
     )
 
 
@@ -113,7 +103,7 @@ def decide(request: Request, lead_id: str, form: Annotated[Posted, Depends(poste
         require_reach(viewer.principal, state, lead_id)
         if error is None:
             try:
-                after = apply_decision(store, playbook, _decision(kind, lead_id, viewer, form, expected, runtime.now()))
+                apply_decision(store, playbook, _decision(kind, lead_id, viewer, form, expected, runtime.now()))
             except Conflict as conflict:
                 error = FormError(kind, str(conflict), conflict=True)
             except (Forbidden, NotFound):
@@ -122,19 +112,9 @@ def decide(request: Request, lead_id: str, form: Annotated[Posted, Depends(poste
                 error = FormError(kind, str(refused))
     if error is None:
         runtime.worker.wake()  # an accepted lead may be an SQL by rule already; notifications follow moves
-        if _still_sees(viewer, after, lead_id):
-            return redirect(request, lead_path(lead_id), done=kind)
-        # a rejected or disqualified lead is nobody's any more: out of a rep's reach, as in the API
-        return redirect(request, "/queue", done=kind, lead=lead_id, stage=after.stage.value)
+        # a rejected or disqualified lead is nobody's any more, but stays readable by who handled it
+        return redirect(request, lead_path(lead_id), done=kind)
     return _render_lead(request, viewer, lead_id, error=error, values=form.fields, lists=form.lists)
-
-
-def _still_sees(viewer: Viewer, after: LeadState, lead_id: str) -> bool:
-    try:
-        require_reach(viewer.principal, after, lead_id)
-    except Forbidden:
-        return False
-    return True
 
 
 def _render_lead(
@@ -165,12 +145,6 @@ def _render_lead(
         now=now,
         lead_path=lead_path(lead_id),
     )
-
-
-def _left_queue(done: str | None, lead: str | None, stage: str | None) -> str | None:
-    if done not in PAST or not lead or stage not in STAGE_NAMES:
-        return None
-    return f"Lead {lead} {PAST[done]}: it is now {stage} and has left your queue."
 
 
 def _expected_version(text: str) -> int:
