@@ -31,6 +31,7 @@ from leadgate.service.history import lead_history
 from leadgate.service.outbox import collect
 from leadgate.service.reassign import reassign_lead
 from leadgate.service.reps import mark_away
+from leadgate.service.team import team_leads
 from leadgate.store.base import Store
 from leadgate.store.lifecycle_store import LifecycleStore
 from leadgate.workspace import example_playbook_text, init_workspace
@@ -264,6 +265,17 @@ def test_a_manager_sees_the_open_leads_of_their_teams_late_ones_marked(served: S
     # The select of each lead lists the other present reps of its team only.
     ann_form = text[text.index('value="ann"') : text.index("</form>", text.index('value="ann"'))]
     assert '<option value="carla">' in ann_form and "dev</option>" not in ann_form and "farah" not in ann_form
+
+
+def test_a_long_team_list_shows_the_most_urgent_and_counts_them_all(served: Served) -> None:
+    runtime = served.runtime
+    with runtime.locked() as store:
+        found = team_leads(store, runtime.playbook(), {"enterprise", "emea_fr"}, runtime.now(), limit=2)
+        due = {lead: state_of(store, lead).due_at for lead in ("ann", "ben", "dana")}
+    assert (found.total, found.late) == (3, 3)  # all three late (see the module docstring)
+    listed = [lead.item.lead_id for lead in found.leads]
+    assert len(listed) == 2 and all(lead.late for lead in found.leads)
+    assert sorted(due[lead] for lead in listed) == sorted(due.values())[:2]  # the soonest due
 
 
 def test_the_filters_narrow_the_list_and_stop_at_the_managers_teams(served: Served) -> None:

@@ -52,8 +52,7 @@ def rep_queue(store: Store, playbook: Playbook, owner: str | None, as_of: dt.dat
         joined = joined.filter(joined.owner == owner)
     waiting_first = (joined.stage != "sal_pending").ifelse(1, 0)
     rows = joined.order_by([waiting_first, ibis.desc("score"), "lead_id"]).to_pyarrow().to_pylist()
-    calendar = calendar_of(playbook.model)
-    return [_item(row, playbook, calendar, as_of) for row in rows]
+    return [queue_item(row, playbook, as_of) for row in rows]
 
 
 def _minutes_left(playbook: Playbook, calendar: Any, as_of: dt.datetime, due: dt.datetime) -> float:
@@ -64,9 +63,14 @@ def _minutes_left(playbook: Playbook, calendar: Any, as_of: dt.datetime, due: dt
     return business_minutes_between(calendar, as_of, due)
 
 
-def _item(row: dict[str, Any], playbook: Playbook, calendar: Any, as_of: dt.datetime) -> QueueItem:
+def queue_item(row: dict[str, Any], playbook: Playbook, as_of: dt.datetime) -> QueueItem:
+    """A queue's line from a row of :func:`~leadgate.service.moments.scores_with_state`."""
     due = row.get("due_at")
-    left = _minutes_left(playbook, calendar, as_of, due) if due is not None and row["stage"] == "sal_pending" else None
+    left = (
+        _minutes_left(playbook, calendar_of(playbook.model), as_of, due)
+        if due is not None and row["stage"] == "sal_pending"
+        else None
+    )
     return QueueItem(
         lead_id=row["lead_id"],
         account_name=row.get("account__name"),

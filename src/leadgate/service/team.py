@@ -8,20 +8,21 @@ shows a lead, a breach or a rep of a team its viewer does not manage.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Collection
 from dataclasses import dataclass
 
 import ibis
+import ibis.expr.types as ir
 from pydantic import BaseModel
 
 from leadgate.domain.times import UtcTime
-from leadgate.lifecycle.reassign import present_members, team_of
+from leadgate.lifecycle.reassign import present_members
 from leadgate.playbook.compiled import Playbook
 from leadgate.playbook.model import PlaybookModel
 from leadgate.routing.business_time import business_minutes_between
 from leadgate.routing.sla import calendar_of, local_day
-from leadgate.service.queue import QueueItem, rep_queue
+from leadgate.service.moments import scores_with_state
+from leadgate.service.queue import QUEUE_STAGES, QueueItem, queue_item
 from leadgate.service.reps import RepView, rep_views
 from leadgate.service.scoring import SCORES_TABLE
 from leadgate.store.base import Store
@@ -70,30 +71,67 @@ def members_of(model: PlaybookModel, teams: Collection[str]) -> list[str]:
     return list(dict.fromkeys(rep for name in teams for rep in model.teams[name].members))
 
 
+TEAM_PAGE_LEADS = 100  # the most urgent leads a team page lists; its counts cover them all
+
+
+@dataclass(frozen=True)
+class TeamLeads:
+    """The most urgent open leads of the teams (at most ``limit``), and how many there are."""
+
+    leads: list[TeamLead]
+    total: int
+    late: int
+
+
 def team_leads(
-    store: Store, playbook: Playbook, teams: Teams, now: dt.datetime, team: str | None = None, rep: str | None = None
-) -> list[TeamLead]:
+    store: Store,
+    playbook: Playbook,
+    teams: Teams,
+    now: dt.datetime,
+    team: str | None = None,
+    rep: str | None = None,
+    limit: int = TEAM_PAGE_LEADS,
+) -> TeamLeads:
     """The open leads of the teams waiting on sales (awaiting acceptance, or accepted), late
-    ones first, then the soonest due, then the best score; optionally of one team or one rep."""
+    ones first, then those awaiting acceptance, the soonest due, the best score; optionally of
+    one team or one rep. The database filters, orders and counts: only the listed leads are read."""
+    if not store.has_table(SCORES_TABLE):
+        return TeamLeads([], 0, 0)
     model = playbook.model
-    shown = set(visible_teams(model, teams))
+    joined = scores_with_state(store)
+    joined = joined.filter(joined.stage.isin(list(QUEUE_STAGES)))
+    joined = joined.mutate(
+        shown_team=_team_of(model, joined.team, joined.owner),
+        late=(joined.stage == "sal_pending") & (joined.due_at < now),
+    )
+    chosen = [team] if team is not None else visible_teams(model, teams)
+    joined = joined.filter(joined.shown_team.isin(chosen or [""]))
+    if rep is not None:
+        joined = joined.filter(joined.owner == rep)
+    counts = joined.aggregate(total=joined.count(), late=joined.late.sum()).to_pyarrow().to_pylist()[0]
+    urgent = joined.order_by(
+        [ibis.desc("late"), (joined.stage != "sal_pending").ifelse(1, 0), joined.due_at.asc(nulls_first=False),
+         ibis.desc("score"), "lead_id"]
+    ).limit(limit)  # fmt: skip
     absences = LifecycleStore(store).absences()
     day = local_day(model, now)
     leads = []
-    for item in rep_queue(store, playbook, None, now):
-        found = team_of(model, item.team, item.owner)
-        if found not in shown or (team is not None and found != team) or (rep is not None and item.owner != rep):
-            continue
-        assert found is not None
-        late = item.sla_minutes_left is not None and item.sla_minutes_left < 0
-        choices = tuple(name for name in present_members(model, found, absences, day) if name != item.owner)
-        leads.append(TeamLead(item, found, late, choices))
-    return sorted(leads, key=_urgency)
+    for row in urgent.to_pyarrow().to_pylist():
+        item = queue_item(row, playbook, now)
+        choices = tuple(name for name in present_members(model, row["shown_team"], absences, day) if name != item.owner)
+        leads.append(TeamLead(item, row["shown_team"], bool(row["late"]), choices))
+    return TeamLeads(leads, int(counts["total"] or 0), int(counts["late"] or 0))
 
 
-def _urgency(lead: TeamLead) -> tuple[bool, bool, float, float]:
-    left = lead.item.sla_minutes_left
-    return (not lead.late, lead.item.stage != "sal_pending", math.inf if left is None else left, -lead.item.score)
+def _team_of(model: PlaybookModel, team: ir.StringColumn, owner: ir.StringColumn) -> ir.StringValue:
+    """:func:`~leadgate.lifecycle.reassign.team_of` as a column: the lead's team if it is one of
+    the playbook's, else the first team listing its owner."""
+    first_team: dict[str, str] = {}
+    for name, found in model.teams.items():
+        for member in found.members:
+            first_team.setdefault(member, name)
+    by_owner = ibis.cases(*((owner == member, name) for member, name in first_team.items()), else_=ibis.null("string"))
+    return team.isin(list(model.teams)).ifelse(team, by_owner)
 
 
 def team_breaches(store: Store, playbook: Playbook, teams: Teams, limit: int = 50) -> list[BreachRow]:

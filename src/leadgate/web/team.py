@@ -112,13 +112,14 @@ def _render_leads(
     _check_filters(model, shown, team, rep)
     now = runtime.now()
     with runtime.locked() as store:
-        leads = team_leads(store, playbook, _teams(viewer), now, team or None, rep or None)
+        found = team_leads(store, playbook, _teams(viewer), now, team or None, rep or None)
     return render(
         request,
         "team_leads.html",
         viewer,
         status_code=form_status(error),
-        leads=leads,
+        found=found,
+        leads=found.leads,
         teams=shown,
         reps=members_of(model, [team] if team else shown),
         chosen_team=team,
