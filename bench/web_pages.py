@@ -9,7 +9,7 @@ marketing user signs in and opens the pages of randomly drawn leads one after th
 figure is the whole request as a browser's HTML fetch sees it: connection reused, server-side
 rendering, transfer. The page explains the scores the server's runs stored; how long explaining
 a lead on the spot takes (its fallback) is timed in the process for the record, and so are the
-funnel and playbook pages.
+funnel, playbook and team pages (a manager of two teams).
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ class ServedLater(Runtime):
 
 
 USER, PASSWORD = "bench-marketer", "bench-password"
+MANAGER = "erin"  # manages two of the bench playbook's three teams
 
 
 def scored_workspace(funnel: Path, web: Path, size: DatasetSize) -> Workspace:
@@ -67,8 +68,9 @@ def scored_workspace(funnel: Path, web: Path, size: DatasetSize) -> Workspace:
         workspace.close()
         stamp.write_text(json.dumps(size.as_dict()))
     workspace = Workspace(web)
-    if UsersStore(workspace.store).by_name(USER) is None:
-        create_user(workspace.store, workspace.playbook().model, USER, "marketing", None, PASSWORD, utc_now())
+    for name, role in ((USER, "marketing"), (MANAGER, "manager")):
+        if UsersStore(workspace.store).by_name(name) is None:
+            create_user(workspace.store, workspace.playbook().model, name, role, None, PASSWORD, utc_now())
     return workspace
 
 
@@ -138,6 +140,10 @@ def main() -> None:
             "playbook_page": summary(timings(client, ["/app/playbook"] * 20)),
             "target_ms": TARGET_MS,
         }
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+        token = client.get("/app/login").cookies["leadgate_login_csrf"]
+        client.post("/app/login", data={"user_name": MANAGER, "password": PASSWORD, "csrf_token": token})
+        figures["team_page"] = summary(timings(client, ["/app/team"] * 10))
     server.should_exit = True
     thread.join(timeout=60)
     figures["explained_on_the_spot"] = on_the_spot(workspace, picked[:50], runtime.moment)

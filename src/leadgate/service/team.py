@@ -109,10 +109,11 @@ def team_leads(
     if rep is not None:
         joined = joined.filter(joined.owner == rep)
     counts = joined.aggregate(total=joined.count(), late=joined.late.sum()).to_pyarrow().to_pylist()[0]
+    waiting = joined.stage == "sal_pending"
+    due = waiting.ifelse(joined.due_at, ibis.null("timestamp"))  # an accepted lead's deadline is past business
     urgent = joined.order_by(
-        [ibis.desc("late"), (joined.stage != "sal_pending").ifelse(1, 0), joined.due_at.asc(nulls_first=False),
-         ibis.desc("score"), "lead_id"]
-    ).limit(limit)  # fmt: skip
+        [ibis.desc("late"), waiting.ifelse(0, 1), due.asc(nulls_first=False), ibis.desc("score"), "lead_id"]
+    ).limit(limit)
     absences = LifecycleStore(store).absences()
     day = local_day(model, now)
     leads = []
