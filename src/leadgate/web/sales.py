@@ -53,8 +53,6 @@ def lead_path(lead_id: str) -> str:
     return f"/leads/{quote(lead_id, safe='')}"
 
 
-
-
 @router.get("/queue", response_class=HTMLResponse)
 def my_queue(
     request: Request,
