@@ -113,6 +113,27 @@ def test_rejection_reasons_by_source_campaign_rep_and_rule(store: Store) -> None
     }
 
 
+def test_a_penalty_rule_counts_the_mqls_it_took_points_from(store: Store) -> None:
+    """A -5 rule for interns: eve (CTO and intern, page views) lost 5 points and was rejected for
+    no budget; fay (CTO, page views) was accepted and reached SQL. The penalty applied in 1 MQL
+    episode of 2: none accepted, none SQL; its rejection is counted under its rule too."""
+    playbook = parse_playbook(
+        PLAYBOOK.replace("""points: 20}""", """points: 20}\n    - {when: "lead.department == 'Intern'", points: -5}"""),
+        "tune.yaml",
+    )
+    World(store).lead("eve").lead("fay").save()
+    handoff = Handoff(store)
+    handoff.moved("eve", "mql", "2026-03-05T00:00:00", {"fit_1": 20.0, "fit_2": -5.0, "engagement_1": 10.0})
+    handoff.moved("eve", "rejected", "2026-03-05T03:00:00")
+    handoff.decided("eve", "reject", "2026-03-05T03:00:00", reason="no_budget", actor="ana")
+    handoff.moved("fay", "mql", "2026-03-06T00:00:00", {"fit_1": 20.0, "engagement_1": 10.0})
+    handoff.moved("fay", "sal", "2026-03-06T01:00:00").moved("fay", "sql", "2026-03-09T00:00:00").save()
+    report = tune(store, playbook, AS_OF)
+    penalty = {rule.rule: rule for rule in report.rules}["fit_2"]
+    assert (penalty.points, penalty.mqls, penalty.acceptance_rate, penalty.sql_rate) == (-5.0, 1, 0.0, 0.0)
+    assert ("rule", "fit_2", "no_budget") in {(item.by, item.value, item.reason) for item in report.reasons}
+
+
 def test_facts_after_as_of_are_not_read(store: Store) -> None:
     """As of 6 March noon: ann, bob and cid have qualified (dee not yet); ann and cid are accepted,
     bob rejected; nobody has reached SQL (ann does on 10 March)."""

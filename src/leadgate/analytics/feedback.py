@@ -1,13 +1,14 @@
 """Rule and reason feedback (``leadgate tune``): which rules bring leads that sales accepts and
 that convert, why leads are rejected, and what the points of each rule could be.
 
-Per rule, over the qualification episodes in which it gave points (> 0) at the moment the lead
-qualified: ``mqls``; ``acceptance_rate`` (accepted / accepted or rejected in the episode);
+Per rule, over the qualification episodes in which it applied at the moment the lead qualified
+(its points were not 0: a penalty counts too, so a negative rule shows how the MQLs it took
+points from fared): ``mqls``; ``acceptance_rate`` (accepted / accepted or rejected in the episode);
 ``sql_rate`` and ``won_rate`` (share of the episodes that reached SQL or beyond, and won); and
 ``lift`` (the rule's ``sql_rate`` over the base rate of all episodes).
 
 Suggested points come from an L2-regularised logistic regression of ``converted`` (the episode's
-label) on which rules gave points, over the closed episodes. A coefficient is log-odds, not
+label) on which rules applied, over the closed episodes. A coefficient is log-odds, not
 points: it is rescaled so that the mean size of the suggested points equals that of the
 current points of the rules learnt. Each suggestion's expected effect re-evaluates the MQL
 condition on the recorded MQL episodes with that rule's contribution scaled by new / old points
@@ -109,7 +110,8 @@ def _rate(flags: pd.Series) -> float | None:
 
 
 def _hits(frame: pd.DataFrame, rule: str) -> pd.Series:
-    return pd.Series([points.get(rule, 0.0) > 0 for points in frame["points"]], index=frame.index, dtype=bool)
+    """Whether the rule applied in each episode (gave or took points)."""
+    return pd.Series([points.get(rule, 0.0) != 0 for points in frame["points"]], index=frame.index, dtype=bool)
 
 
 def _rule_feedback(rule: ScoredRule, frame: pd.DataFrame, base: float | None) -> RuleFeedback:
@@ -152,7 +154,7 @@ def _suggestions(store: Store, playbook: Playbook, frame: pd.DataFrame) -> tuple
     if len(closed) < MIN_EPISODES or not rules or labels.nunique() < 2:
         return [], [
             f"no suggested points: they need at least {MIN_EPISODES} closed episodes with both outcomes and rules "
-            f"that gave points in {MIN_HITS} of them (found {len(closed)} closed episodes)"
+            f"that applied in {MIN_HITS} of them (found {len(closed)} closed episodes)"
         ]
     hits = np.column_stack([_hits(closed, rule.id).to_numpy(dtype=float) for rule in rules])
     model = LogisticRegression(C=1.0, max_iter=1000).fit(hits, labels.to_numpy())

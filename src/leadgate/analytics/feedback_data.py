@@ -69,7 +69,7 @@ def _within(frame: pd.DataFrame, moves: pd.DataFrame) -> pd.Series:
 
 def rejections(store: Store, frame: pd.DataFrame, as_of: dt.datetime) -> pd.DataFrame:
     """Each reject decision recorded by ``as_of`` with its ``reason``, ``rep`` (who decided), the lead's first-touch
-    ``source`` and ``campaign``, and ``rules`` (those that gave points in the episode it ended)."""
+    ``source`` and ``campaign``, and ``rules`` (those that gave or took points in the episode it ended)."""
     decisions = store.backend.table("decisions")
     rejects = decisions.filter((decisions.kind == "reject") & (decisions["at"] <= ibis.literal(as_of))).select(
         "lead_key", reason=decisions.reason.fill_null("(none)"), rep=decisions.actor, decided_at=decisions["at"]
@@ -80,7 +80,7 @@ def rejections(store: Store, frame: pd.DataFrame, as_of: dt.datetime) -> pd.Data
     starts = frame[["lead_key", "qualified_at", "points"]].sort_values("qualified_at")
     joined = pd.merge_asof(table, starts, left_on="decided_at", right_on="qualified_at", by="lead_key")
     joined["rules"] = [
-        sorted(rule for rule, points in (found if isinstance(found, dict) else {}).items() if points > 0)
+        sorted(rule for rule, points in (found if isinstance(found, dict) else {}).items() if points != 0)
         for found in joined["points"]
     ]
     return joined.drop(columns=["points", "qualified_at"])
