@@ -102,3 +102,22 @@ def test_the_playbook_section_is_optional_and_checked() -> None:
         Predict(converts_at="opportunity")  # type: ignore[arg-type]
     with pytest.raises(ValidationError):
         Predict(no_progress_days=0)
+
+
+def test_an_episode_settles_once_no_progress_days_have_passed(story: Store) -> None:
+    """Settled: qualified at least ``no_progress_days`` before AS_OF (06-01), decided or not."""
+    frame = episode_labels(story.backend.table("transitions"), Predict(no_progress_days=90), AS_OF).to_pandas()
+    ids = {story.lead_key_of(lead): lead for lead in ("ann", "bob", "dan", "eve", "ivy")}
+    settled = {
+        (ids[row.lead_key], int(row.episode)): bool(row.settled) for row in frame.itertuples() if row.lead_key in ids
+    }
+    assert settled == {
+        ("ann", 1): True,  # 03-01: 92 days
+        ("bob", 1): True,
+        ("bob", 2): False,  # 03-20: 73 days, though already converted
+        ("dan", 1): True,  # 01-01: 151 days
+        ("eve", 1): False,  # 05-20: 12 days, open
+        ("ivy", 1): True,
+    }
+    impatient = episode_labels(story.backend.table("transitions"), Predict(no_progress_days=11), AS_OF).to_pandas()
+    assert impatient["settled"].all()  # eve, the youngest, qualified 11 days 15 hours before AS_OF

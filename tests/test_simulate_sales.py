@@ -7,23 +7,30 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from leadgate.domain.stages import Stage
+from leadgate.lifecycle.decisions import Decision, DecisionRefused
 from leadgate.lifecycle.facts import AssignmentFact, BreachFact, DecisionFact, TransitionFact
 from leadgate.playbook.loader import parse_playbook
+from leadgate.service.decisions import apply_decision
 from leadgate.service.history import lead_history, richest_story
-from leadgate.service.scoring import SCORES_TABLE
+from leadgate.service.scoring import SCORES_TABLE, run_scoring
 from leadgate.simulate import TRUTH_TABLE, SalesSummary, play_sales, simulate_into_store
+from leadgate.simulate.desk import DecisionDesk
+from leadgate.simulate.sales import SOURCE
 from leadgate.store.duckdb_store import DuckDBStore
 from leadgate.store.lifecycle_store import LifecycleStore
 from leadgate.workspace import example_playbook_text
 from tests.lifecycle_checks import check_all_routed, check_facts_and_states
+from tests.worlds import Lifecycle, World
 
 END = dt.datetime(2026, 11, 26, 7, 0)
 DAYS = 60
 PLAYBOOK = parse_playbook(example_playbook_text(), "playbook.yaml")
+CHECKLIST = tuple(PLAYBOOK.model.stages.sql.checklist)
 
 
 @pytest.fixture(scope="module")
@@ -158,6 +165,58 @@ def test_the_same_seed_plays_the_same_sales_side(tmp_path_factory: pytest.TempPa
 
     first = play()
     assert first and first == play()
+
+
+def desk_story(store: DuckDBStore) -> None:
+    """Ann and Bob, scored, await carla's acceptance since 11-02."""
+    world = World(store)
+    for lead in ("ann", "bob"):
+        world.lead(lead, role="CTO", learnt_at="2026-10-01T00:00:00")
+        world.did(lead, "page_view", "2026-11-01T10:00:00", path="/pricing")
+    world.save()
+    run_scoring(store, PLAYBOOK, dt.datetime(2026, 11, 2, 8, 0))
+    story = Lifecycle(store)
+    for lead in ("ann", "bob"):
+        story.move(lead, "inquiry", "mql", "2026-11-02T08:00:00").move(
+            lead, "mql", "sal_pending", "2026-11-02T08:00:00"
+        )
+        story.assign(lead, "carla", "2026-11-02T08:00:00", due="2026-11-02T12:00:00", team="enterprise")
+    story.save()
+
+
+DESK_DECISIONS = (
+    Decision("accept", "ann", "carla", dt.datetime(2026, 11, 2, 9, 0), source=SOURCE),
+    Decision("reject", "bob", "carla", dt.datetime(2026, 11, 2, 9, 30), reason="no_budget", source=SOURCE),
+    Decision("qualify", "ann", "carla", dt.datetime(2026, 11, 2, 10, 0), checklist=CHECKLIST, source=SOURCE),
+)
+
+
+def test_the_desk_records_what_deciding_one_at_a_time_records(tmp_path: Path) -> None:
+    """The play's desk checks decisions on the states its earlier ones left and records them
+    together: the same facts, sequence numbers and states as apply_decision one by one."""
+    tables = ("transitions", "decisions", "lead_state")
+    found = []
+    for batched in (True, False):
+        store = DuckDBStore(tmp_path / f"{batched}.duckdb")
+        desk_story(store)
+        desk = DecisionDesk(store, PLAYBOOK)
+        for decision in DESK_DECISIONS:
+            if batched:
+                desk.make(decision)
+            else:
+                apply_decision(store, PLAYBOOK, decision)
+        if batched:
+            assert desk.state("ann").stage == Stage.SQL and desk.state("bob").stage == Stage.RECYCLED
+            assert LifecycleStore(store).state(desk.key_of("ann")).stage == Stage.SAL_PENDING  # not recorded yet
+            with pytest.raises(DecisionRefused, match="it is recycled"):  # refused as apply_decision refuses it
+                desk.make(Decision("accept", "bob", "carla", dt.datetime(2026, 11, 2, 11, 0)))
+            desk.record()
+        found.append({table: store._run(f"SELECT * FROM {table} ORDER BY ALL") for table in tables})
+        store.close()
+    assert found[0] == found[1]
+    moves = sorted(found[0]["transitions"], key=lambda row: row[1])  # by seq
+    assert [row[4] for row in moves if row[7] == "carla"] == ["sal", "rejected", "recycled", "sql"]
+    assert all(row[10] is not None for row in moves if row[7] == "carla")  # each records the lead's score
 
 
 def test_playing_again_adds_nothing(played: tuple[DuckDBStore, SalesSummary]) -> None:

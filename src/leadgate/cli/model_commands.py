@@ -17,22 +17,31 @@ app.add_typer(model_app, name="model")
 
 
 def train_from_workspace(ctx: typer.Context, as_json: bool, seed: int = 0) -> None:
-    """Train on the workspace's own history (closed qualification episodes) and store a new model version."""
+    """Train on the workspace's own history (settled qualification episodes) and store a new model version."""
     from leadgate.predict.history_training import train_from_history  # LightGBM loads on demand
 
     workspace = state(ctx).workspace()
+    playbook = workspace.playbook()
     with spinner("training on the history", enabled=not as_json):
-        trained = train_from_history(workspace.store, workspace.playbook(), seed=seed)
+        trained = train_from_history(workspace.store, playbook, seed=seed)
     record = trained.record
     if as_json:
-        print_json(_record_json(record))
+        print_json(_record_json(record) | {"settled_only": trained.settled_only})
         return
+    days = playbook.model.predict.no_progress_days
+    caveat = (
+        ""
+        if trained.settled_only
+        else f" Too few episodes are settled ({days} days old), so recent decided ones were used too: they lean "
+        f"towards conversion, 'no progress' taking {days} days to show."
+    )
+    kind = "settled" if trained.settled_only else "decided"
     console.print(
-        f"Model version {record.version}: trained on {record.n_train:,} episodes qualified from "
+        f"Model version {record.version}: trained on {record.n_train:,} {kind} episodes qualified from "
         f"{record.window_start:%Y-%m-%d} and validated on the {record.n_validation:,} most recent ones "
         f"(from {record.validation_from:%Y-%m-%d} to {record.window_end:%Y-%m-%d}); converted means "
         f"{record.converts_at}. Validation ROC AUC {number(record.metrics['roc_auc'], 3)} "
-        f"(logistic baseline {number(record.baseline_metrics['roc_auc'], 3)}). Next: leadgate predict.",
+        f"(logistic baseline {number(record.baseline_metrics['roc_auc'], 3)}).{caveat} Next: leadgate predict.",
         highlight=False,
     )
 

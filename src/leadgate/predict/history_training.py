@@ -1,7 +1,8 @@
 """The predictive score learnt from the workspace's own history: train, store, predict.
 
-Training reads every closed qualification episode (:mod:`leadgate.predict.labels`) with its
-features as of the moment it qualified (:mod:`leadgate.predict.features`), splits them by time
+Training reads the settled qualification episodes (:mod:`leadgate.predict.labels`: decided, and
+qualified at least ``predict.no_progress_days`` ago; every decided one when too few are settled)
+with their features as of the moment they qualified (:mod:`leadgate.predict.features`), splits them by time
 (the most recent quarter validates what the older episodes taught, as the model will be used:
 on leads that come after its training), fits LightGBM and its logistic baseline
 (:func:`leadgate.predict.learners.fit_classifier`), and stores the model with its version,
@@ -86,10 +87,39 @@ def time_split(qualified_at: pd.Series, share: float = VALIDATION_SHARE) -> tupl
     return ~validation, validation
 
 
+def learning_episodes(episodes: Episodes, settled_only: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The decided episodes a model learns from and is judged on (labels, features), only the
+    settled ones when ``settled_only``.
+
+    A young episode that is already decided is a biased sample: a rejection comes within hours
+    and a conversion when the project is ready, but "no progress" only after the whole wait.
+    On a simulated 40,000-lead history, 90 days before its end, the decided episodes of the last
+    90 days converted at 0.75; the same episodes, once settled, at 0.69. Being the most recent,
+    they also made most of the validation quarter that calibrates the model.
+    """
+    keep = episodes.labels["converted"].notna().to_numpy()
+    if settled_only:
+        keep &= episodes.labels["settled"].to_numpy(dtype=bool)
+    return episodes.labels[keep].reset_index(drop=True), episodes.features[keep].reset_index(drop=True)
+
+
+def enough_settled(episodes: Episodes, minimum: MinimumData | None = None) -> bool:
+    """Whether the settled episodes alone pass the minimum-data rule (else training falls back
+    to every decided episode, as a history younger than ``no_progress_days`` or so must)."""
+    labels, _ = learning_episodes(episodes, settled_only=True)
+    _, validation = time_split(labels["qualified_at"])
+    try:
+        (minimum or MinimumData()).check(labels["converted"].astype(bool).to_numpy(), validation)
+    except UserError:
+        return False
+    return True
+
+
 @dataclass(frozen=True)
 class Trained:
     record: ModelRecord
     model: FittedModel
+    settled_only: bool  # False: too few settled episodes, every decided one was used
 
 
 def train_from_history(
@@ -98,18 +128,22 @@ def train_from_history(
     as_of: dt.datetime | None = None,
     seed: int = 0,
     minimum: MinimumData | None = None,
+    settled_only: bool | None = None,
 ) -> Trained:
-    """Train on the closed episodes known at ``as_of`` (default: the latest lifecycle fact) and
-    store the model as a new version. :class:`UserError` when the history is too thin."""
+    """Train on the settled episodes known at ``as_of`` (default: the latest lifecycle fact), or
+    on every decided one when too few are settled (:func:`enough_settled`; ``settled_only``
+    forces either), and store the model as a new version. :class:`UserError` when the history
+    is too thin."""
     moment = as_of or history_as_of(store)
     episodes = episode_data(store, playbook, moment)
-    closed = episodes.labels["converted"].notna().to_numpy()
-    if not closed.any():
+    if not episodes.labels["converted"].notna().any():
         raise UserError(
             "too little history to train a model: no qualification episode has an outcome yet "
             "(run 'leadgate cycle' and record decisions, or import outcomes)"
         )
-    labels, features = episodes.labels[closed].reset_index(drop=True), episodes.features[closed].reset_index(drop=True)
+    if settled_only is None:
+        settled_only = enough_settled(episodes, minimum)
+    labels, features = learning_episodes(episodes, settled_only)
     target = labels["converted"].astype(bool).to_numpy()
     train, validation = time_split(labels["qualified_at"])
     model = fit_classifier(
@@ -138,7 +172,7 @@ def train_from_history(
         baseline_metrics=model.baseline_metrics.model_dump(mode="json"),
     )
     models.add(record, model)
-    return Trained(record, model)
+    return Trained(record, model, settled_only)
 
 
 @dataclass(frozen=True)

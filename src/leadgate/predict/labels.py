@@ -9,6 +9,12 @@ outcome is the first decisive move of the episode:
 - ``no_progress``: nothing decisive happened and ``predict.no_progress_days`` have passed;
 - ``open``: too recent to know (``converted`` is null: such episodes are left out of training).
 
+An episode is *settled* once ``predict.no_progress_days`` have passed since it qualified: its
+outcome no longer waits on anything. Among younger episodes those already decided are a biased
+sample (a rejection comes within hours, a conversion when the project is ready, "no progress"
+only after the whole wait), so training keeps to settled ones when it can
+(:func:`leadgate.predict.history_training.learning_episodes`).
+
 Only facts recorded at or before ``as_of`` count, so a label is what one knew at that moment.
 One Ibis expression over ``transitions``: it runs on every engine of the store.
 """
@@ -39,12 +45,14 @@ LABEL_COLUMNS = (
     "outcome",
     "decided_at",
     "converted",
+    "settled",
 )
 
 
 def episode_labels(transitions: ir.Table, rules: Predict, as_of: dt.datetime) -> ir.Table:
     """One row per qualification episode started at or before ``as_of``, with its outcome
-    (columns :data:`LABEL_COLUMNS`; ``converted`` is null for an open episode)."""
+    (columns :data:`LABEL_COLUMNS`; ``converted`` is null for an open episode; ``settled``: it
+    qualified at least ``no_progress_days`` before ``as_of``)."""
     known = transitions.filter(transitions["at"] <= as_of)
     episodes = _episodes(known)
     moves = known.select(move_key=known.lead_key, move_seq=known.seq, move_at=known["at"], move_target=known.target)
@@ -81,6 +89,7 @@ def episode_labels(transitions: ir.Table, rules: Predict, as_of: dt.datetime) ->
         outcome=outcome,
         decided_at=decided_at,
         converted=ibis.ifelse(outcome == "open", ibis.null("boolean"), outcome == "converted"),
+        settled=stalled,
     )
 
 

@@ -4,7 +4,8 @@ Once a history's facts are stored, :func:`play_sales` replays its window as the 
 live it: a qualification cycle when each working day opens (scoring, rule moves, routing, SLA
 checks: :func:`~leadgate.service.cycle.run_cycle`), the SLA checked again at each deadline
 that falls between two mornings, and the reps' decisions at the moments they make them, each
-one through :func:`~leadgate.service.decisions.apply_decision` like ``leadgate accept``.
+one checked by :func:`~leadgate.lifecycle.decisions.decide` as ``leadgate accept`` checks it
+(the decisions between two cycles are recorded together: :mod:`leadgate.simulate.desk`).
 
 What the reps decide follows the ground truth: a lead that the history makes sales qualified
 is almost always accepted, then qualified when the truth says so, and its opportunity is won
@@ -32,9 +33,9 @@ from leadgate.routing.assign import Absence
 from leadgate.routing.business_time import BusinessCalendar, add_business_minutes
 from leadgate.routing.sla import calendar_of, local_day
 from leadgate.service.cycle import check_slas, run_cycle
-from leadgate.service.decisions import apply_decision, lead_key_of
 from leadgate.service.reps import mark_away
 from leadgate.service.scoring import SCORES_TABLE
+from leadgate.simulate.desk import DecisionDesk
 from leadgate.simulate.summary import Progress
 from leadgate.simulate.to_store import TRUTH_TABLE
 from leadgate.store.base import Store
@@ -156,6 +157,7 @@ class _Play:
         self.answered: set[tuple[int, dt.datetime]] = set()  # (lead key, assigned at): answer planned
         self.watched: set[tuple[int, dt.datetime]] = set()  # deadlines with an SLA check planned
         self.summary = SalesSummary()
+        self.desk = DecisionDesk(store, playbook)
         self.lead_ids: dict[int, str] = {}
         for moment in _mornings(self.calendar, start, end):
             self.push(_Step(moment, 0, "cycle"))
@@ -172,6 +174,10 @@ class _Play:
         total = len(self.steps)
         while self.steps:
             step = heapq.heappop(self.steps)
+            if step.kind == "decide":
+                self.decide(step)
+                continue
+            self.desk.record()  # the decisions since the last cycle or check, before the next one
             if step.kind == "cycle":
                 report = run_cycle(self.store, self.playbook, step.at, full=True)
                 self.summary.cycles += 1
@@ -183,8 +189,7 @@ class _Play:
             elif step.kind == "sla":
                 self.summary.sla_breaches += check_slas(self.store, self.lifecycle, self.playbook, step.at)
                 self.plan_answers()
-            else:
-                self.decide(step)
+        self.desk.record()
         self.summary.awaiting_at_end = sum(
             1 for state in self.lifecycle.states().values() if state.stage == Stage.SAL_PENDING
         )
@@ -192,8 +197,8 @@ class _Play:
 
     def plan_answers(self) -> None:
         """An answer for every lead newly awaiting acceptance, and an SLA check at its deadline."""
-        for state in self.lifecycle.states().values():
-            if state.stage != Stage.SAL_PENDING or state.assigned_at is None:
+        for state in self.desk.awaiting():
+            if state.assigned_at is None:
                 continue
             if state.due_at is not None and (state.lead_key, state.due_at) not in self.watched:
                 self.watched.add((state.lead_key, state.due_at))
@@ -248,10 +253,12 @@ class _Play:
             duplicate_of=step.duplicate_of,
             source=SOURCE,
         )
+        if not self.desk.states:  # the first decision since the last record: read for all until the next one
+            self.desk.read([step.lead_id, *self.decisions_before_next_check()])
         if self.overtaken(step):
             self.summary.overtaken += 1
             return
-        apply_decision(self.store, self.playbook, decision)  # any refusal now is a bug: let it show
+        self.desk.make(decision)  # any refusal now is a bug: let it show
         self.summary.decisions[step.decision] += 1
         if step.reason and step.decision == "reject":
             self.summary.rejection_reasons[step.reason] += 1
@@ -260,13 +267,18 @@ class _Play:
     def overtaken(self, step: _Step) -> bool:
         """Whether life moved past a planned decision: the lead left the stage it was planned
         for, went to someone else after a breach, or its rep is away that day."""
-        state = self.lifecycle.state(lead_key_of(self.store, step.lead_id))
+        state = self.desk.state(step.lead_id)
         if state.stage not in _PLANNED_FROM[step.decision]:
             return True
         if step.decision in ("accept", "reject") and state.owner != step.actor:
             return True
         day = local_day(self.playbook.model, step.at)
-        return any(absence.rep == step.actor and absence.covers(day) for absence in self.lifecycle.absences())
+        return any(absence.rep == step.actor and absence.covers(day) for absence in self.desk.absences())
+
+    def decisions_before_next_check(self) -> list[str]:
+        """The leads of the decisions planned before the next cycle or SLA check."""
+        barrier = min((step for step in self.steps if step.kind != "decide"), default=None)
+        return [step.lead_id for step in self.steps if step.kind == "decide" and (barrier is None or step < barrier)]
 
     def plan_next(self, step: _Step) -> None:
         """What follows a decision, as the truth has it."""
