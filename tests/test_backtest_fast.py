@@ -13,12 +13,17 @@ import datetime as dt
 import tempfile
 from pathlib import Path
 
+import ibis
+import pytest
 from hypothesis import event, given, settings
 
-from leadgate.analytics.backtest_fast_plan import obstacles
+from leadgate.analytics.backtest_fast_bounds import SharedBounds, may_pass, possibly, surely
+from leadgate.analytics.backtest_fast_events import EventAmounts
+from leadgate.analytics.backtest_fast_plan import metrics_of, obstacles
 from leadgate.analytics.backtest_figures import run_backtest
 from leadgate.analytics.backtest_replay import replay
 from leadgate.playbook.compiled import Playbook
+from leadgate.playbook.conditions.parser import parse_condition
 from leadgate.playbook.loader import parse_playbook
 from leadgate.store.base import Store
 from leadgate.store.duckdb_store import DuckDBStore
@@ -190,3 +195,217 @@ def test_a_half_life_too_short_for_the_window_is_an_obstacle() -> None:
     playbook = parse_playbook(DECAYING_WORLD.replace("half_life_days: 2", "half_life_days: 0.1"), "short.yaml")
     found = obstacles(playbook, [dt.datetime(2026, 1, 1), dt.datetime(2026, 12, 1)])
     assert found and all("half-life of 0.1 days over a window of 334 days" in reason for reason in found)
+
+
+# -- the bounds that leave out the leads a playbook cannot pass (backtest_fast_bounds) ---------
+
+PRUNING_RULES = """      - {event: page_view, points: 10}
+      - {event: demo_requested, points: 20, decay: false}
+      - {event: email_unsubscribed, points: -30, decay: false}
+"""
+PRUNING_WORLD = (
+    """name: pruning
+version: 1
+scoring:
+  fit:
+    - {when: "account.employees >= 100", points: 10}
+  engagement:
+    half_life_days: 2
+    rules:
+"""
+    + PRUNING_RULES
+    + """stages:
+  mql: {when: "fit >= 10 and not (engagement < 20)"}
+  sal: {sla: "4 business hours", reject_reasons: {no_budget: {then: recycle, cool_off_days: 30}}}
+routing:
+  - {to: team sales, method: round_robin}
+teams:
+  sales: {members: [ana], manager: max}
+"""
+)
+PRUNING_CHECKPOINTS = [dt.datetime(2026, 3, day) for day in range(1, 7)]
+
+
+def pruning_world(store: Store) -> None:
+    """Daily checkpoints from 1 March, midnight UTC; accounts big (120 employees) and grows (50,
+    then 150 from 3 March noon).
+
+    - ann (big): two page views at the first checkpoint itself: engagement exactly 20 there, and
+      her bound exactly 20: she passes on 1 March and must be kept;
+    - dee (grows): a demo request (20, no decay) on 1 March; fit 10 only from 4 March: kept (her
+      account's later state counts), passes on 4 March;
+    - eve (big): a demo request and an unsubscription (-30): never passes, but the bound leaves
+      negative points out, so she is kept (too many kept is slower, never wrong);
+    - bob (no account): a demo request, fit 0 throughout: left out by the fit bound;
+    - cid (big): one page view (10): left out by the engagement bound.
+    """
+    world = World(store)
+    world.account("big", employees=120).account("grows", employees=50)
+    world.account("grows", learnt_at="2026-03-03T12:00:00", employees=150)
+    world.lead("ann", account="big").lead("dee", account="grows").lead("eve", account="big")
+    world.lead("bob").lead("cid", account="big")
+    world.did("ann", "page_view", "2026-03-01T00:00:00").did("ann", "page_view", "2026-03-01T00:00:00")
+    for lead in ("dee", "eve", "bob"):
+        world.did(lead, "demo_requested", "2026-03-01T10:00:00")
+    world.did("eve", "email_unsubscribed", "2026-03-01T11:00:00")
+    world.did("cid", "page_view", "2026-03-02T09:00:00")
+    world.save()
+
+
+def kept_leads(store: Store, playbook: Playbook, checkpoints: list[dt.datetime]) -> set[str] | None:
+    """The ids of the leads :func:`may_pass` keeps (None: it rules none out)."""
+    facts = store.facts()
+    metrics = list(metrics_of(playbook).values())
+    return lead_ids(store, may_pass(facts, playbook, checkpoints, EventAmounts(facts, metrics, checkpoints).table()))
+
+
+def lead_ids(store: Store, keep: ibis.Table | None) -> set[str] | None:
+    if keep is None:
+        return None
+    rows = store.query_rows(store.sql(keep.join(store.facts().leads(), "lead_key").select("lead_id")))
+    return {str(row["lead_id"]) for row in rows}
+
+
+def test_playbooks_share_the_bounds_they_have_in_common(store: Store) -> None:
+    """Three playbooks over :func:`pruning_world`: b differs from a in its MQL condition only
+    (fit >= 0 and engagement >= 10), c in its fit rule (200 employees: nobody). Two fit bounds
+    and one engagement bound serve the three; b passes ann on 1 March, then bob and dee on
+    2 March (their demo requests of 1 March, 10:00, seen then; fit 0 is enough); cid's one view
+    (2 March, 09:00) is first seen at 15 hours old, worth 10 x 2^(-15/48) = 8.05 < 10 at most, so
+    b leaves him out too; c keeps nobody."""
+    pruning_world(store)
+    a = parse_playbook(PRUNING_WORLD, "a.yaml")
+    b = parse_playbook(
+        PRUNING_WORLD.replace("fit >= 10 and not (engagement < 20)", "fit >= 0 and not (engagement < 10)"), "b.yaml"
+    )
+    c = parse_playbook(PRUNING_WORLD.replace("account.employees >= 100", "account.employees >= 200"), "c.yaml")
+    shared = SharedBounds([a, b, c])
+    assert (len(shared.fits), len(shared.scores)) == (2, 1)
+    facts = store.facts()
+    metrics = [metric for playbook in (a, b, c) for metric in metrics_of(playbook).values()]
+    table = shared.table(facts, PRUNING_CHECKPOINTS, EventAmounts(facts, metrics, PRUNING_CHECKPOINTS).table())
+    assert table is not None
+    assert [lead_ids(store, shared.keep(index, table)) for index in range(3)] == [
+        {"ann", "dee", "eve"},
+        {"ann", "bob", "dee", "eve"},
+        set(),
+    ]
+    fast, _ = replay(store, [a, b, c], PRUNING_CHECKPOINTS, engine="one_pass")
+    slow, _ = replay(store, [a, b, c], PRUNING_CHECKPOINTS, engine="per_checkpoint")
+    order = [("passed_at", "ascending"), ("lead_key", "ascending")]
+    assert [table.to_pylist() for table in fast] == [table.sort_by(order).to_pylist() for table in slow]
+    assert [(row["lead_id"], row["passed_at"].day) for row in fast[1].to_pylist()] == [
+        ("ann", 1),
+        ("bob", 2),
+        ("dee", 2),
+    ]
+    assert fast[2].num_rows == 0
+
+
+def test_the_bounds_keep_every_lead_that_can_pass_and_leave_out_the_others(store: Store) -> None:
+    """On DuckDB and PostgreSQL: the world of :func:`pruning_world`, kept leads and passes."""
+    pruning_world(store)
+    playbook = parse_playbook(PRUNING_WORLD, "pruning.yaml")
+    assert kept_leads(store, playbook, PRUNING_CHECKPOINTS) == {"ann", "dee", "eve"}
+    one_pass, per_checkpoint, notes = replay_both(store, playbook, PRUNING_CHECKPOINTS)
+    assert notes == []
+    assert [(row["lead_id"], row["passed_at"]) for row in one_pass] == [
+        ("ann", dt.datetime(2026, 3, 1)),
+        ("dee", dt.datetime(2026, 3, 4)),
+    ]
+    assert one_pass == per_checkpoint
+
+
+ONLY_NEGATIVE = """      - {event: demo_requested, points: -5}
+"""
+ONLY_AT_LEAST = """      - {event: page_view, at_least: 2, within_days: 1, points: 20}
+"""
+
+
+@pytest.mark.parametrize(
+    ("rules", "kept", "passed"),
+    [(ONLY_NEGATIVE, set(), []), (ONLY_AT_LEAST, {"ann"}, [("ann", dt.datetime(2026, 3, 1))])],
+    ids=["only-negative-points", "only-at-least"],
+)
+def test_scores_without_running_sums_are_bounded_too(
+    store: Store, rules: str, kept: set[str], passed: list[tuple[str, dt.datetime]]
+) -> None:
+    """Engagement from negative points alone can never reach 20: no lead is kept. From one
+    ``at_least`` rule (2 page views in a day: 20): only ann (two views, fit 10) can pass; cid has
+    one view, and the others none or fit 0."""
+    pruning_world(store)
+    text = PRUNING_WORLD.replace(PRUNING_RULES, rules)
+    playbook = parse_playbook(text, "pruning.yaml")
+    assert kept_leads(store, playbook, PRUNING_CHECKPOINTS) == kept
+    one_pass, per_checkpoint, _ = replay_both(store, playbook, PRUNING_CHECKPOINTS)
+    assert [(row["lead_id"], row["passed_at"]) for row in one_pass] == passed
+    assert one_pass == per_checkpoint
+
+
+def test_conditions_the_bounds_cannot_rule_on_keep_every_lead(store: Store) -> None:
+    """A shortcut on a trait alone, or a score below a number (the bounds are upper bounds only)."""
+    pruning_world(store)
+    trait_shortcut = PRUNING_WORLD.replace(
+        "  sal:", "  fast_track: {when: \"lead.role == 'CEO'\", goes_to: mql}\n  sal:"
+    )
+    below = PRUNING_WORLD.replace("fit >= 10 and not (engagement < 20)", "engagement < 20")
+    for text in (trait_shortcut, below):
+        assert kept_leads(store, parse_playbook(text, "pruning.yaml"), PRUNING_CHECKPOINTS) is None
+
+
+def test_three_valued_reading_of_conditions() -> None:
+    """``possibly`` and ``surely`` of conditions on a fit of at most 30, worked out by hand: a trait
+    test may hold and is never sure."""
+    backend = ibis.duckdb.connect()
+
+    def read(value: object) -> object:
+        return value if isinstance(value, bool) else backend.execute(value)
+
+    high = ibis.literal(30.0)
+    expected = {
+        "fit >= 30": (True, False),
+        "fit > 30": (False, False),
+        "fit == 30": (True, False),
+        "fit >= 31": (False, False),
+        "fit between 31 and 40": (False, False),
+        "fit between 20 and 40": (True, False),
+        "fit < 31": (True, True),
+        "fit <= 30": (True, True),
+        "fit != 31": (True, True),
+        "fit != 30": (True, False),
+        "not (fit < 31)": (False, False),
+        "not (fit >= 31)": (True, True),
+        "fit >= 31 or lead.role == 'CEO'": (True, False),
+        "fit >= 31 and lead.role == 'CEO'": (False, False),
+        "not (fit >= 31 or lead.role == 'CEO')": (True, False),
+    }
+    found = {
+        text: (
+            read(possibly(parse_condition(text), {("fit",): high})),
+            read(surely(parse_condition(text), {("fit",): high})),
+        )
+        for text in expected
+    }
+    assert found == expected
+
+
+@settings(EXAMPLES, max_examples=25)
+@given(cases(Sections(fit=2, engagement=3, named=1, product=True, accounts=True), most_leads=4, most_events=24))
+def test_the_bounds_keep_every_lead_the_oracle_passes(case: Case) -> None:
+    """Scores-only stage conditions (where the bounds rule most leads out): no lead the oracle
+    passes at a checkpoint is left out."""
+    playbook = parse_playbook(case.playbook_text, "oracle.yaml")
+    checkpoints = checkpoints_around(case.as_of)
+    expected, _ = oracle_passes(case, checkpoints)
+    if obstacles(playbook, checkpoints):
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        store = DuckDBStore(Path(folder) / "leadgate.duckdb")
+        try:
+            save_history(World(store), case.history, case.new_batch_at)
+            kept = kept_leads(store, playbook, checkpoints)
+        finally:
+            store.close()
+    ruled_out = kept is not None and len(kept) < len(case.history.lead_ids())
+    event("some leads ruled out" if ruled_out else "no lead ruled out")
+    assert kept is None or set(expected) <= kept
