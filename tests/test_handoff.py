@@ -409,3 +409,17 @@ def test_an_account_owner_outside_the_teams_can_decide_on_their_lead(world: Worl
         apply_decision(world.store, PLAYBOOK, Decision("accept", "ann", "dev", at(MONDAY)))
     accepted = apply_decision(world.store, PLAYBOOK, Decision("accept", "ann", "zoe", at(MONDAY)))
     assert accepted.stage == Stage.SAL
+
+
+def test_a_story_shows_the_latest_events_and_counts_them_all(world: World) -> None:
+    world.lead("eve")
+    for day in ("01", "02", "03"):
+        world.did("eve", "page_view", f"2026-11-{day}T10:00:00", path=f"/day-{day}")
+    world.save()
+    story = lead_history(world.store, "eve", max_events=2)
+    assert (story.events_shown, story.events_total) == (2, 3)
+    assert [entry.what for entry in story.entries if entry.kind == "event"] == ["page view /day-02", "page view /day-03"]
+    nothing = lead_history(world.store, "eve", max_events=0)
+    assert (nothing.events_shown, nothing.events_total) == (0, 3)
+    world.lead("fay").save()
+    assert (lead_history(world.store, "fay").events_total, lead_history(world.store, "fay").events_shown) == (0, 0)

@@ -36,10 +36,11 @@ class History(BaseModel):
     entries: list[Entry]
 
 
-def lead_history(store: Store, lead_id: str, max_events: int = MAX_EVENTS) -> History:
+def lead_history(store: Store, lead_id: str, max_events: int = MAX_EVENTS, lead_key: int | None = None) -> History:
     """Events (the latest ``max_events``), transitions with the score at that moment,
-    assignments, decisions and SLA breaches, oldest first."""
-    lead_key = lead_key_of(store, lead_id)
+    assignments, decisions and SLA breaches, oldest first (``lead_key``: the lead's key when
+    the caller has looked it up already)."""
+    lead_key = lead_key_of(store, lead_id) if lead_key is None else lead_key
     lifecycle = LifecycleStore(store)
     entries = [_entry(fact) for fact in lifecycle.facts_of(lead_key)]
     events_total, events = store.events_of(lead_key, max_events)

@@ -227,12 +227,13 @@ class Store(ABC):
 
     def events_of(self, lead_key: int, limit: int) -> tuple[int, list[tuple[Any, ...]]]:
         """A lead's event count and its latest ``limit`` events: (time, name, path, properties)."""
-        total = self._one("SELECT count(*) FROM events WHERE lead_key = ?", [lead_key])
-        latest = self._run(
-            "SELECT ts, event, path, properties FROM events WHERE lead_key = ? ORDER BY ts DESC, message_id LIMIT ?",
-            [lead_key, limit],
+        rows = self._run(  # one read: the count is a window over every event of the lead, taken before the limit
+            "SELECT ts, event, path, properties, count(*) OVER () FROM events WHERE lead_key = ? "
+            "ORDER BY ts DESC, message_id LIMIT ?",
+            [lead_key, max(limit, 1)],
         )
-        return (int(total[0]) if total else 0), latest
+        total = int(rows[0][4]) if rows else 0
+        return total, [row[:4] for row in rows[:limit]]
 
     def lead_row(self, table: str, lead_key: int) -> dict[str, Any]:
         """One lead's row of a per-lead table, by column name (empty when there is none)."""

@@ -132,7 +132,7 @@ def _lead_page(
         state=state,
         overdue=state.stage == Stage.SAL_PENDING and state.due_at is not None and state.due_at < now,
         explanation=explanation,
-        history=lead_history(store, lead_id, EVENTS_SHOWN),
+        history=lead_history(store, lead_id, EVENTS_SHOWN, lead_key),
         profile=_latest_traits(store, "entity_key", lead_key, "lead"),
         account_traits=_latest_traits(store, "entity_id", account_id, "account") if account_id else (),
         prediction=prediction_of(store, playbook, lead_key),
