@@ -418,7 +418,10 @@ def test_a_story_shows_the_latest_events_and_counts_them_all(world: World) -> No
     world.save()
     story = lead_history(world.store, "eve", max_events=2)
     assert (story.events_shown, story.events_total) == (2, 3)
-    assert [entry.what for entry in story.entries if entry.kind == "event"] == ["page view /day-02", "page view /day-03"]
+    assert [entry.what for entry in story.entries if entry.kind == "event"] == [
+        "page view /day-02",
+        "page view /day-03",
+    ]
     nothing = lead_history(world.store, "eve", max_events=0)
     assert (nothing.events_shown, nothing.events_total) == (0, 3)
     world.lead("fay").save()
