@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from leadgate.domain.times import UtcTime
 from leadgate.lifecycle.decisions import require_rep
 from leadgate.playbook.compiled import Playbook
-from leadgate.routing.business_time import business_minutes_between
+from leadgate.routing.business_time import BusinessCalendar, business_minutes_between
 from leadgate.routing.sla import calendar_of
 from leadgate.service.moments import scores_with_state
 from leadgate.service.scoring import SCORES_TABLE
@@ -52,10 +52,11 @@ def rep_queue(store: Store, playbook: Playbook, owner: str | None, as_of: dt.dat
         joined = joined.filter(joined.owner == owner)
     waiting_first = (joined.stage != "sal_pending").ifelse(1, 0)
     rows = joined.order_by([waiting_first, ibis.desc("score"), "lead_id"]).to_pyarrow().to_pylist()
-    return [queue_item(row, playbook, as_of) for row in rows]
+    calendar = calendar_of(playbook.model)
+    return [queue_item(row, playbook, calendar, as_of) for row in rows]
 
 
-def _minutes_left(playbook: Playbook, calendar: Any, as_of: dt.datetime, due: dt.datetime) -> float:
+def _minutes_left(playbook: Playbook, calendar: BusinessCalendar, as_of: dt.datetime, due: dt.datetime) -> float:
     """Minutes before the deadline (negative once overdue): business minutes for a business SLA."""
     sla = playbook.model.stages.sal.sla
     if sla is not None and not sla.business:
@@ -63,14 +64,10 @@ def _minutes_left(playbook: Playbook, calendar: Any, as_of: dt.datetime, due: dt
     return business_minutes_between(calendar, as_of, due)
 
 
-def queue_item(row: dict[str, Any], playbook: Playbook, as_of: dt.datetime) -> QueueItem:
+def queue_item(row: dict[str, Any], playbook: Playbook, calendar: BusinessCalendar, as_of: dt.datetime) -> QueueItem:
     """A queue's line from a row of :func:`~leadgate.service.moments.scores_with_state`."""
     due = row.get("due_at")
-    left = (
-        _minutes_left(playbook, calendar_of(playbook.model), as_of, due)
-        if due is not None and row["stage"] == "sal_pending"
-        else None
-    )
+    left = _minutes_left(playbook, calendar, as_of, due) if due is not None and row["stage"] == "sal_pending" else None
     return QueueItem(
         lead_id=row["lead_id"],
         account_name=row.get("account__name"),

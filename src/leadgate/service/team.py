@@ -116,9 +116,10 @@ def team_leads(
     ).limit(limit)
     absences = LifecycleStore(store).absences()
     day = local_day(model, now)
+    calendar = calendar_of(model)
     leads = []
     for row in urgent.to_pyarrow().to_pylist():
-        item = queue_item(row, playbook, now)
+        item = queue_item(row, playbook, calendar, now)
         choices = tuple(name for name in present_members(model, row["shown_team"], absences, day) if name != item.owner)
         leads.append(TeamLead(item, row["shown_team"], bool(row["late"]), choices))
     return TeamLeads(leads, int(counts["total"] or 0), int(counts["late"] or 0))

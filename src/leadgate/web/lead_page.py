@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from leadgate.domain.stages import Stage
@@ -110,15 +110,15 @@ def assemble_lead_page(
         ):
             raise
         deciding = False
+    decisions = decisions_for(principal, state, playbook) if deciding else ()
     with store.few_leads():
-        page = _lead_page(store, playbook, principal, lead_id, lead_key, state, now)
-    return page if deciding else replace(page, decisions=())
+        return _lead_page(store, playbook, decisions, lead_id, lead_key, state, now)
 
 
 def _lead_page(
     store: Store,
     playbook: Playbook,
-    principal: Principal,
+    decisions: tuple[str, ...],
     lead_id: str,
     lead_key: int,
     state: LeadState,
@@ -137,7 +137,7 @@ def _lead_page(
         account_traits=_latest_traits(store, "entity_id", account_id, "account") if account_id else (),
         prediction=prediction_of(store, playbook, lead_key),
         buying_group=buying_group(store, playbook, account_id, now) if account_id else None,
-        decisions=decisions_for(principal, state, playbook),
+        decisions=decisions,
     )
 
 
