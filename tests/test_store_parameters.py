@@ -1,4 +1,4 @@
-"""Parameter tables and the planning of few-lead queries, on every engine."""
+"""Parameter and scratch tables, and the planning of few-lead queries, on every engine."""
 
 from __future__ import annotations
 
@@ -16,6 +16,20 @@ def test_parameters_are_a_table_for_the_block_only(store: Store) -> None:
         assert store._run("SELECT sum(lead_key) FROM wanted_now") == [(8,)]
     with pytest.raises(StoreError):
         store._run("SELECT * FROM wanted_now")
+
+
+def test_a_scratch_table_holds_its_rows_for_the_block_only_and_never_reaches_a_duckdb_file(store: Store) -> None:
+    with store.parameters("wanted_now", pa.table({"lead_key": pa.array([3, 5, 7], pa.int64())})):
+        wanted = store.backend.table("wanted_now")
+        with store.scratch("backtest_scratch", wanted.filter(wanted.lead_key > 4)) as table:
+            store._run("DELETE FROM wanted_now")  # the rows were copied: the scratch table keeps them
+            assert store.query_rows(store.sql(table.aggregate(total=table.lead_key.sum()))) == [{"total": 12}]
+            if isinstance(store, DuckDBStore):  # a temporary table, in memory
+                found = store._run("SELECT database_name FROM duckdb_tables() WHERE table_name = 'backtest_scratch'")
+                assert found == [("temp",)]
+    assert not store.has_table("backtest_scratch")
+    with pytest.raises(StoreError):
+        store._run("SELECT * FROM backtest_scratch")
 
 
 def test_few_leads_narrows_perfect_hash_aggregates_and_widens_them_back_even_nested(store: Store) -> None:

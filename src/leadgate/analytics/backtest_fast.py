@@ -8,9 +8,9 @@ are read once:
 1. each lead's metric amounts per checkpoint interval (:mod:`.backtest_fast_events`), for
    both playbooks at once, kept in a scratch table;
 2. the leads each playbook could pass at all, from upper bounds of their scores over the
-   whole window (:mod:`.backtest_fast_bounds`; bounds two playbooks share are read once),
-   kept in scratch tables: the next steps build rows only for those leads (a quarter of
-   them or fewer on the benchmark);
+   whole window (:mod:`.backtest_fast_bounds`; bounds two playbooks share are read once), and
+   the first checkpoint at which each could: the next steps build rows only for those leads
+   from that checkpoint on (a quarter of the leads or fewer on the benchmark);
 3. for those leads, the intervals in which something happened to a lead (an event, a trait,
    an account link; and interval 0 for every lead), merged, then running sums and carried
    values over the intervals give the lead's state at each of them (:mod:`.backtest_fast_state`);
@@ -30,6 +30,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
+from contextlib import ExitStack, nullcontext
 
 import ibis
 import ibis.expr.types as ir
@@ -58,27 +59,18 @@ def fast_passes(
     facts = store.facts()
     metrics = [metric for playbook in playbooks for metric in metrics_of(playbook).values()]
     amounts = EventAmounts(facts, metrics, checkpoints).table()
-    if amounts is not None:
-        store.replace_table(AMOUNTS, amounts)
-    try:
-        found = []
-        saved = store.backend.table(AMOUNTS) if amounts is not None else None
+    with ExitStack() as stack:
+        saved = stack.enter_context(store.scratch(AMOUNTS, amounts)) if amounts is not None else None
         shared = SharedBounds(playbooks)
         bounds = shared.table(facts, checkpoints, saved)
         if bounds is not None:
-            store.replace_table(BOUNDS, bounds)
-            bounds = store.backend.table(BOUNDS)
+            bounds = stack.enter_context(store.scratch(BOUNDS, bounds))
+        found = []
         for index, playbook in enumerate(playbooks):
-            keep = shared.keep(index, bounds) if bounds is not None else None
-            if keep is not None:
-                store.replace_table(KEEP, keep)
-            kept = store.backend.table(KEEP) if keep is not None else None
-            query = store.sql(passes_of(facts, playbook, checkpoints, saved, kept))
-            found.append(store.query_rows(query))
+            kept = store.scratch(KEEP, shared.keep(index, bounds)) if bounds is not None else nullcontext(None)
+            with kept as keep:
+                found.append(store.query_rows(store.sql(passes_of(facts, playbook, checkpoints, saved, keep))))
         return found
-    finally:
-        for scratch in (AMOUNTS, BOUNDS, KEEP):
-            store.backend.drop_table(scratch, force=True)
 
 
 def passes_of(
@@ -90,10 +82,15 @@ def passes_of(
 ) -> ir.Table:
     """``lead_key``, ``lead_id``, ``k``, ``stage``, ``account_owner`` and the routing flags of the
     leads the playbook passes, at the first checkpoint that passes them (among ``keep``'s
-    ``lead_key`` when given: the others cannot pass)."""
+    ``lead_key`` when given, from its ``from_k``: the others cannot pass, nor these before)."""
     lead_traits, account_traits = used_traits(playbook)
     metrics = metrics_of(playbook)
-    grid = expanded(lead_spans(facts, lead_traits, metrics, checkpoints, amounts, keep))
+    spans = lead_spans(facts, lead_traits, metrics, checkpoints, amounts, keep)
+    if keep is not None:  # a lead's rows start at the first checkpoint at which it may pass
+        spans = spans.join(keep, "lead_key")
+        spans = spans.filter(spans.next_k > spans.from_k)
+        spans = spans.mutate(k=ibis.greatest(spans.k, spans.from_k)).drop("from_k")
+    grid = expanded(spans)
     accounts = account_spans(facts, account_traits, checkpoints)
     accounts = accounts.rename(account_at="account_id", k_from="k", k_to="next_k")
     grid = grid.left_join(

@@ -1,7 +1,7 @@
-"""Which leads a playbook could ever pass: a bound per lead, read before any per-checkpoint row.
+"""Which leads a playbook could ever pass, and from when: bounds read before any per-checkpoint row.
 
 Building one row per lead and checkpoint is most of the one-pass engine's work, and most leads
-never pass. So each lead first gets an upper bound of every score over the whole window:
+never pass, or not for a long time. So each lead first gets upper bounds of its scores:
 
 - ``fit``: the highest fit over the lead's trait states, each paired with every state its
   accounts went through and with no account at all (more pairs than occurred, never fewer);
@@ -9,20 +9,21 @@ never pass. So each lead first gets an upper bound of every score over the whole
   others only lower it). A metric's value at checkpoint ``c`` is ``S x 2^(-(c - t0)/h)`` with
   ``S`` the running sum of its amounts (:mod:`.backtest_fast_events`); ``S`` is at most the
   running sum of the positive amounts (row by row: an interval may have several), and between
-  two intervals in which something happened the value only decays, so the largest value is at
-  one of those intervals: one running sum per half-life, whatever the number of rules (their
-  caps left out: a cap lowers). A ``once``
+  two intervals in which something happened the value only decays, so its value at the first
+  of them bounds it up to the next (and before the first event it is at most 0): one running
+  sum per half-life, whatever the number of rules (their caps left out: a cap lowers). A ``once``
   rule is a decayed amount ``points x 2^((first - t0)/h)`` (counted again at each later
   interval with a match: too much, never too little); an ``at_least`` rule is worth its points
-  if the lead ever had that many matching events; ``cap_total`` caps the bound;
+  once the lead has had that many matching events; ``cap_total`` caps the bound;
 - ``score``: the fit bound plus the engagement bound.
 
 The stage conditions that pass a lead (mql, pql, shortcuts) are then read with three values
 (:func:`possibly`, :func:`surely`): a score against a number may hold when its bound allows it
 (``engagement >= 40`` when the bound is at least 40; ``engagement < 40`` always); a test of
 anything else (a trait, a product signal, an event clause) may hold and is never sure; ``not``
-swaps the two. A lead for which no passing condition may hold cannot pass at any checkpoint, so
-leaving it out changes no pass. The bounds are added in another order than the scores, so each
+swaps the two. A lead for which no passing condition may hold at any interval cannot pass at
+any checkpoint, so leaving it out changes no pass; nor can a lead pass before the first interval
+at which one may, so its rows start there. The bounds are added in another order than the scores, so each
 gets a margin (far above rounding, far below any threshold that matters).
 """
 
@@ -103,8 +104,14 @@ class SharedBounds:
         return _Reads(conditions, fit, scores)
 
     def table(self, facts: Facts, checkpoints: Sequence[dt.datetime], amounts: ir.Table | None) -> ir.Table | None:
-        """``lead_key`` and every bound, for the leads some playbook may pass by its fit bound
-        (None: no playbook's conditions can rule a lead out, whatever the bounds)."""
+        """``lead_key`` and ``from_<i>``: the first checkpoint at which playbook ``i`` may pass the
+        lead (null: none), for the leads some playbook may pass by its fit bound (None: no
+        playbook's conditions can rule a lead out, whatever the bounds).
+
+        Before its first event a lead's decayed scores are at most 0; from then on, at most their
+        bound at the last interval with an event (:func:`score_highs`): the first checkpoint at
+        which a playbook may pass the lead is 0 if it may pass it with no points, else the first
+        interval at whose bound it may."""
         if all(self._free(index) for index in range(len(self.reads))):
             return None
         table = facts.leads().select("lead_key")
@@ -113,23 +120,40 @@ class SharedBounds:
             table = left_join(table, fits, "lead_key")
         first = _any([self._possible(index, table, fit_only=True) for index in range(len(self.reads))])
         if first is not True:
-            table = table.filter(ibis.literal(False) if first is False else first.fill_null(True))  # type: ignore[union-attr]
+            table = table.filter(_column(first))
         names = [f"hi_{index}" for index in range(len(self.scores))]
-        if names and amounts is None:
-            table = table.mutate(**{name: ibis.literal(0.0) for name in names})
-        elif names and amounts is not None:
+        playbooks = range(len(self.reads))
+        zeroed = table.mutate(**dict.fromkeys(names, 0.0))
+        at_start = [self._possible(index, zeroed, fit_only=False) for index in playbooks]
+        starts = {f"start_{index}": found for index, found in enumerate(at_start) if not isinstance(found, bool)}
+        table = zeroed.mutate(**starts).drop(*names)
+        at_start = [
+            table[f"start_{index}"] if f"start_{index}" in starts else found for index, found in enumerate(at_start)
+        ]
+        later: dict[str, ir.Value] = {}
+        if names and amounts is not None and not all(found is True for found in at_start):
             amounts = amounts.filter(amounts.lead_key.isin(table.lead_key))
-            table = left_join(table, score_highs(amounts, list(self.scores.values()), checkpoints), "lead_key")
-            table = table.mutate(**{name: table[name].fill_null(0.0) for name in names})
-        return table
+            rows = score_highs(amounts, list(self.scores.values()), checkpoints).join(table, "lead_key")
+            for index in playbooks:
+                if at_start[index] is not True:
+                    found = self._possible(index, rows, fit_only=False)
+                    where = None if found is True else _column(found)
+                    later[f"later_{index}"] = rows.k.min(where=where) if found is not False else ibis.null("int64")
+            table = left_join(table, rows.group_by("lead_key").aggregate(**later), "lead_key")
+        none = ibis.null("int64")
+        starts = {
+            f"from_{index}": _first_checkpoint(
+                at_start[index], table[f"later_{index}"] if f"later_{index}" in later else none
+            )
+            for index in playbooks
+        }
+        return table.select("lead_key", **starts)
 
-    def keep(self, index: int, table: ir.Table) -> ir.Table | None:
-        """``lead_key`` of the leads playbook ``index`` may pass, from :meth:`table` (None: all)."""
-        found = self._possible(index, table, fit_only=False)
-        if found is True:
-            return None
-        kept = table.filter(ibis.literal(False) if found is False else found.fill_null(True))  # type: ignore[union-attr]
-        return kept.select("lead_key")
+    def keep(self, index: int, table: ir.Table) -> ir.Table:
+        """``lead_key`` and ``from_k`` (the first checkpoint at which playbook ``index`` may pass
+        the lead) of the leads it may pass, from :meth:`table`."""
+        start = table[f"from_{index}"]
+        return table.filter(start.notnull()).select("lead_key", from_k=start)
 
     def _free(self, index: int) -> bool:
         """Whether no bound can rule out a lead of playbook ``index``."""
@@ -249,6 +273,20 @@ def _not(item: Tri) -> Tri:
     return (not item) if isinstance(item, bool) else ~item
 
 
+def _column(found: Tri) -> ir.BooleanValue:
+    """A condition's truth as a filter: a lead it may hold for stays (unknown counts as may)."""
+    return ibis.literal(found) if isinstance(found, bool) else found.fill_null(True)  # type: ignore[union-attr,return-value]
+
+
+def _first_checkpoint(at_start: Tri, later: ir.Value) -> ir.Value:
+    """0 when a playbook may pass the lead with no points, else the first interval it may at."""
+    if at_start is True:
+        return ibis.literal(0, "int64")
+    if at_start is False:
+        return later
+    return ibis.ifelse(_column(at_start), 0, later)
+
+
 def _with_margin(value: ir.NumericValue) -> ir.NumericValue:
     return value + value.abs() * RELATIVE_MARGIN + ABSOLUTE_MARGIN  # type: ignore[return-value]
 
@@ -285,8 +323,9 @@ def score_highs(
     entries: Sequence[tuple[Mapping[str, Metric], DecayedScore]],
     checkpoints: Sequence[dt.datetime],
 ) -> ir.Table:
-    """``lead_key`` and ``hi_<j>``: a bound over every checkpoint of decayed score ``entries[j]``
-    (with the metrics of its playbook)."""
+    """``lead_key``, ``k`` and ``hi_<j>`` for each lead and interval with an event: a bound of
+    decayed score ``entries[j]`` (with the metrics of its playbook) at every checkpoint from
+    ``k`` to the lead's next such interval."""
     origin = epoch_seconds(checkpoints[0])
     flows: dict[tuple[int, float | None], ir.Value] = {}  # by entry and half-life
     constants: dict[int, list[tuple[str, float, int | None]]] = {index: [] for index in range(len(entries))}
@@ -313,26 +352,24 @@ def score_highs(
     kept = sorted({name for found in constants.values() for name, _, _ in found})
     rows = amounts.select("lead_key", "k", *kept, **{names[key]: flow for key, flow in flows.items()})
     running = ibis.cumulative_window(group_by=rows.lead_key, order_by=rows.k)
-    rows = rows.mutate(**{name: rows[name].sum().over(running) for name in names.values()})
+    sums = {name: rows[name].sum().over(running) for name in names.values()}
+    ever = {f"n_{name}": rows[name].clip(lower=0.0).sum().over(running) for name in kept}
+    ever |= {f"c_{name}": rows[name].count().over(running) for name in kept}
+    rows = rows.select("lead_key", "k", **sums, **ever)
     epoch = checkpoint_epoch(rows.k, list(checkpoints))
     totals: dict[str, ir.Value] = {}
     for index, (_, score) in enumerate(entries):
-        terms = [
+        parts = [
             rows[name] * _decay(epoch, origin, half_life)
             for (owner, half_life), name in names.items()
             if owner == index
         ]
-        parts = [functools.reduce(operator.add, terms).max()] if terms else []
         for name, points, at_least in constants[index]:
-            ever = rows[name].clip(lower=0.0).sum() >= at_least if at_least is not None else rows[name].count() > 0
-            parts.append(ibis.ifelse(ever, points, 0.0))
-        if parts:  # else only rules with negative points: the bound is 0
-            total = functools.reduce(operator.add, parts)
-            totals[f"hi_{index}"] = ibis.least(total, score.cap_total) if score.cap_total is not None else total
-    found = rows.group_by("lead_key").aggregate(**totals) if totals else rows.select("lead_key").distinct()
-    return found.mutate(
-        **{f"hi_{index}": ibis.literal(0.0) for index in range(len(entries)) if f"hi_{index}" not in totals}
-    )
+            seen = rows[f"n_{name}"] >= at_least if at_least is not None else rows[f"c_{name}"] > 0
+            parts.append(ibis.ifelse(seen, points, 0.0))
+        total = functools.reduce(operator.add, parts) if parts else ibis.literal(0.0)  # no parts: negative only
+        totals[f"hi_{index}"] = ibis.least(total, score.cap_total) if score.cap_total is not None else total
+    return rows.select("lead_key", "k", **totals)
 
 
 def _decay(epoch: ir.IntegerValue, origin: int, half_life: float | None) -> ir.Value:

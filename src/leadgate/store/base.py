@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Hashable
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -355,6 +355,21 @@ class Store(ABC):
     def replace_table(self, name: str, expression: ir.Table, fuse_selects: bool = False) -> None:
         """Materialise an Ibis expression as a table of this store (derived data only)."""
         self.replace_table_as(name, self.table_sql(expression, fuse_selects))
+
+    @contextmanager
+    def scratch(self, name: str, expression: ir.Table) -> Iterator[ir.Table]:
+        """``expression`` materialised as table ``name`` for the block (for work that reads it
+        several times), then dropped."""
+        self.replace_scratch_as(name, self.table_sql(expression))
+        try:
+            yield self.backend.table(name)
+        finally:
+            self.backend.drop_table(name, force=True)
+
+    def replace_scratch_as(self, name: str, query: str) -> None:
+        """Replace (or create) scratch table ``name`` (see :meth:`scratch`): here a table like
+        any other (see :meth:`DuckDBStore.replace_scratch_as`)."""
+        self.replace_table_as(name, query)
 
     @abstractmethod
     def replace_table_as(self, name: str, query: str) -> None:

@@ -205,6 +205,12 @@ class DuckDBStore(Store):
     def replace_table_as(self, name: str, query: str) -> None:
         self._run(f"CREATE OR REPLACE TABLE {identifier(name)} AS {query}")
 
+    def replace_scratch_as(self, name: str, query: str) -> None:
+        """A temporary table: in memory (spilled to DuckDB's temporary directory when memory is
+        short), never written to the database file. The backtest's amounts at 50M events (24M
+        rows) took 7 s more to write to the file."""
+        self._run(f"CREATE OR REPLACE TEMP TABLE {identifier(name)} AS {query}")
+
     def replace_table_from_arrow(self, name: str, rows: pa.Table) -> None:
         with self.registered("arrow_rows", rows):
             self._run(f"CREATE OR REPLACE TABLE {identifier(name)} AS SELECT * FROM arrow_rows")
