@@ -325,6 +325,33 @@ def test_the_bounds_keep_every_lead_that_can_pass_and_leave_out_the_others(store
     assert one_pass == per_checkpoint
 
 
+def test_a_lead_its_fit_alone_may_pass_is_replayed_from_the_first_checkpoint(store: Store) -> None:
+    """``fit >= 10 or engagement >= 20`` over :func:`pruning_world`: with no points yet, the fit
+    bound alone may pass the leads of the big account and dee (her account's later 150
+    employees), so their rows start at checkpoint 0; bob (no account, fit 0) only from his demo
+    request's interval (1), where his bound reaches 20. Everyone passes: the fit passes ann,
+    eve and cid on 1 March; dee's fit of 10 comes on 4 March, her demo request (20, no decay)
+    passes her on 2 March, as it does bob."""
+    pruning_world(store)
+    playbook = parse_playbook(
+        PRUNING_WORLD.replace("fit >= 10 and not (engagement < 20)", "fit >= 10 or engagement >= 20"), "either.yaml"
+    )
+    facts = store.facts()
+    amounts = EventAmounts(facts, list(metrics_of(playbook).values()), PRUNING_CHECKPOINTS).table()
+    keep = may_pass(facts, playbook, PRUNING_CHECKPOINTS, amounts)
+    assert first_checkpoints(store, keep) == {"ann": 0, "cid": 0, "dee": 0, "eve": 0, "bob": 1}
+    one_pass, per_checkpoint, notes = replay_both(store, playbook, PRUNING_CHECKPOINTS)
+    assert notes == []
+    assert sorted((row["lead_id"], row["passed_at"].day) for row in one_pass) == [
+        ("ann", 1),
+        ("bob", 2),
+        ("cid", 1),
+        ("dee", 2),
+        ("eve", 1),
+    ]
+    assert one_pass == sorted(per_checkpoint, key=lambda row: (row["passed_at"], row["lead_key"]))
+
+
 ONLY_NEGATIVE = """      - {event: demo_requested, points: -5}
 """
 ONLY_AT_LEAST = """      - {event: page_view, at_least: 2, within_days: 1, points: 20}
