@@ -295,6 +295,26 @@ def test_failed_webhooks_are_retried_in_order_per_lead_and_signed(store: DuckDBS
     ]
 
 
+def test_a_new_notice_leaves_while_the_next_cycle_holds_the_lock(
+    store: DuckDBStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker collects after a cycle and starts the next one at once; collect gives the
+    delivery thread time to read the new notices first (the wait stretched here so that a
+    busy machine cannot fail the test), so the webhook goes out while that cycle holds the lock."""
+    monkeypatch.setattr("leadgate.service.outbox.PICK_WAIT_SECONDS", 30.0)
+    World(store).lead("ann").save()
+    with Receiver() as receiver:
+        playbook = playbook_notifying(f'{{on: "stage becomes mql", send: webhook, url: "{receiver.url}"}}')
+        shared = Shared(store)
+        with outbox_of(shared, quick(), playbook) as outbox:
+            with shared.locked():
+                LifecycleStore(store).record([replace(ANN_STORY[0].fact, at=utc_now())])  # a cycle qualifies ann
+            outbox.collect()
+            with shared.locked():  # the next cycle
+                wait_until(lambda: len(receiver.delivered()) == 1, 10, "the webhook, while the lock is held")
+        assert [payload["lead_id"] for payload in receiver.delivered()] == ["ann"]
+
+
 def test_a_receiver_that_never_answers_well_makes_dead_letters(store: DuckDBStore) -> None:
     with Receiver(failures=float("inf")) as receiver:
         OutboxStore(store).add([notice("ann", 1, 1, receiver.url), notice("ann", 1, 2, receiver.url)], utc_now())

@@ -39,6 +39,9 @@ log = logging.getLogger("leadgate.outbox")
 HEADS_PER_PASS = 100
 SENDERS = 4  # notices to different leads or destinations are sent side by side
 IDLE_POLL_SECONDS = 30.0  # without news, look at the outbox this often anyway
+# After queuing notices, the worker waits at most this long for the delivery thread to read
+# them before its next cycle takes the lock again (see Outbox.collect).
+PICK_WAIT_SECONDS = 0.1
 PRUNE_EVERY = dt.timedelta(hours=1)  # the delivered notices to delete pile up slowly: no need to look often
 
 
@@ -97,6 +100,7 @@ class Outbox:
         self._playbook = playbook
         self._now = now or precise_utc_now  # retries may be due within a second
         self._wake = threading.Event()
+        self._picked = threading.Event()  # set each time the delivery thread has read what is due
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="leadgate-outbox", daemon=True)
         self._senders = ThreadPoolExecutor(SENDERS, thread_name_prefix="leadgate-send")
@@ -136,13 +140,19 @@ class Outbox:
 
     def collect(self) -> None:
         """:func:`collect` with the playbook in force (after each cycle); wakes the delivery thread
-        when something was queued."""
+        when something was queued, and gives it up to PICK_WAIT_SECONDS to read the new notices:
+        under load the worker starts its next cycle at once, and the delivery thread, which
+        needs the same lock to read them, would wait for the whole cycle (a notice sent a third
+        of a second later)."""
         model = self._playbook().model
         with self._locked() as store:
             added = collect(store, model, self._now(), self.settings.max_age_hours)
         self.collected += added
         if added:
+            self._picked.clear()
             self.wake()
+            if self._thread.is_alive():
+                self._picked.wait(PICK_WAIT_SECONDS)
 
     def prune(self) -> int:
         """Delete the delivered notices older than ``keep_days``, unless that was done less than
@@ -166,6 +176,7 @@ class Outbox:
         while not self._stopping.is_set():
             with self._locked() as store:
                 heads = OutboxStore(store).due_heads(self._now(), HEADS_PER_PASS, self._sendable)
+            self._picked.set()
             if not heads:
                 break
             outcomes = list(self._senders.map(self._attempt, heads))  # no lock held while sending
