@@ -53,6 +53,7 @@ from leadgate.service.scoring import utc_now
 from leadgate.workspace import init_workspace
 
 MB = 1024**2
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the test suite's PostgreSQL server and webhook receiver
 EXAMPLE_HOOK = "https://crm.example/hooks/leadgate"  # the example playbook's webhook, on "stage becomes sal_pending"
 HOOK_SECRET = "bench-webhook-secret"
 
@@ -356,7 +357,6 @@ def throwaway_postgres(wanted: bool) -> Iterator[None]:
     if not wanted:
         yield
         return
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from tests.postgres_server import PostgresServer
 
     server = PostgresServer()

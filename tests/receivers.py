@@ -1,8 +1,8 @@
 """Real local receivers for what the outbox sends: a webhook endpoint and an SMTP server.
 
-``Receiver`` is an HTTP server on a free port that answers 500 to the first ``failures``
-requests (only to those about ``failing_lead`` when one is named), then 200, and keeps every
-request. ``Inbox`` is an aiosmtpd server that keeps every message it is given.
+``Receiver`` is an HTTP server on a free port (or ``port``) that answers 500 to the first
+``failures`` requests (only to those about ``failing_lead`` when one is named), then 200, and
+keeps every request with when it arrived (the service bench times notifications with it). ``Inbox`` is an aiosmtpd server that keeps every message it is given.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import email.policy
 import json
 import math
 import threading
+import time
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -28,6 +29,7 @@ class Request:
     status: int  # what the receiver answered
     headers: dict[str, str]
     body: bytes
+    arrived: float  # time.monotonic() when it came in
 
     @property
     def payload(self) -> dict[str, Any]:
@@ -40,6 +42,7 @@ class Request:
 class Receiver:
     failures: float = 0  # math.inf: never succeeds (until recover())
     failing_lead: str | None = None
+    port: int = 0  # 0: a free one
     requests: list[Request] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -48,10 +51,11 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
+                arrived = time.monotonic()
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 status = receiver._answer(body)
                 with receiver._lock:
-                    receiver.requests.append(Request(status, dict(self.headers.items()), body))
+                    receiver.requests.append(Request(status, dict(self.headers.items()), body, arrived))
                 self.send_response(status)
                 self.send_header("Content-Length", "2")
                 self.end_headers()
@@ -60,7 +64,7 @@ class Receiver:
             def log_message(self, format: str, *args: Any) -> None:  # quiet
                 return
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/leadgate"
 
@@ -84,6 +88,15 @@ class Receiver:
         """The payloads answered 200, in the order they arrived."""
         with self._lock:
             return [request.payload for request in self.requests if request.status == 200]
+
+    def first_arrivals(self) -> dict[str, float]:
+        """When the first request about each lead arrived (``time.monotonic()``)."""
+        with self._lock:
+            requests = list(self.requests)
+        found: dict[str, float] = {}
+        for request in requests:
+            found.setdefault(str(request.payload["lead_id"]), request.arrived)
+        return found
 
     def __enter__(self) -> Receiver:
         self._thread = threading.Thread(target=self.server.serve_forever, name="test-receiver", daemon=True)
