@@ -325,6 +325,19 @@ def test_the_bounds_keep_every_lead_that_can_pass_and_leave_out_the_others(store
     assert one_pass == per_checkpoint
 
 
+def test_only_the_events_of_leads_the_fit_bound_keeps_are_read(store: Store) -> None:
+    """:func:`pruning_world` under its own playbook (``fit >= 10 and ...``): bob has no account,
+    so fit 0 at most, and his demo request is not read; the others' events are."""
+    pruning_world(store)
+    playbook = parse_playbook(PRUNING_WORLD, "pruning.yaml")
+    facts = store.facts()
+    fits = SharedBounds([playbook]).fit_table(facts, PRUNING_CHECKPOINTS)
+    assert lead_ids(store, fits) == {"ann", "cid", "dee", "eve"}
+    amounts = EventAmounts(facts, list(metrics_of(playbook).values()), PRUNING_CHECKPOINTS, fits).table()
+    assert amounts is not None
+    assert lead_ids(store, amounts.select("lead_key").distinct()) == {"ann", "cid", "dee", "eve"}
+
+
 def test_a_lead_its_fit_alone_may_pass_is_replayed_from_the_first_checkpoint(store: Store) -> None:
     """``fit >= 10 or engagement >= 20`` over :func:`pruning_world`: with no points yet, the fit
     bound alone may pass the leads of the big account and dee (her account's later 150

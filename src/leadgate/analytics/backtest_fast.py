@@ -6,9 +6,11 @@ two playbooks read a year of events 108 times. Here the events, traits and accou
 are read once:
 
 1. each lead's metric amounts per checkpoint interval (:mod:`.backtest_fast_events`), for
-   both playbooks at once, kept in a scratch table;
-2. the leads each playbook could pass at all, from upper bounds of their scores over the
-   whole window (:mod:`.backtest_fast_bounds`; bounds two playbooks share are read once), and
+   both playbooks at once, kept in a scratch table; only for the leads some playbook may pass
+   by its fit bound (:meth:`~.backtest_fast_bounds.SharedBounds.fit_table`, read first from
+   the few trait facts);
+2. the leads each playbook could pass at all, from upper bounds of their scores
+   (:mod:`.backtest_fast_bounds`; bounds two playbooks share are read once), and
    the first checkpoint at which each could: the next steps build rows only for those leads
    from that checkpoint on (a quarter of the leads or fewer on the benchmark);
 3. for those leads, the intervals in which something happened to a lead (an event, a trait,
@@ -46,6 +48,7 @@ from leadgate.scoring.moment import Moment, epoch_seconds
 from leadgate.store.base import Store
 from leadgate.store.facts import Facts
 
+FITS = "backtest_fits"  # scratch table: the leads some playbook may pass by its fit bound, with the bounds
 AMOUNTS = "backtest_amounts"  # scratch table: the metric amounts of every playbook replayed
 BOUNDS = "backtest_bounds"  # scratch table: every playbook's bounds per lead (backtest_fast_bounds)
 KEEP = "backtest_may_pass"  # scratch table: the leads one playbook may pass
@@ -58,11 +61,14 @@ def fast_passes(
     (without ``passed_at``; ``k``: the index of the checkpoint), read in one pass over the facts."""
     facts = store.facts()
     metrics = [metric for playbook in playbooks for metric in metrics_of(playbook).values()]
-    amounts = EventAmounts(facts, metrics, checkpoints).table()
+    shared = SharedBounds(playbooks)
     with ExitStack() as stack:
+        fits = shared.fit_table(facts, checkpoints)
+        if fits is not None:  # no other lead can pass: their events need not be read
+            fits = stack.enter_context(store.scratch(FITS, fits))
+        amounts = EventAmounts(facts, metrics, checkpoints, fits).table()
         saved = stack.enter_context(store.scratch(AMOUNTS, amounts)) if amounts is not None else None
-        shared = SharedBounds(playbooks)
-        bounds = shared.table(facts, checkpoints, saved)
+        bounds = shared.table(facts, checkpoints, saved, fits)
         if bounds is not None:
             bounds = stack.enter_context(store.scratch(BOUNDS, bounds))
         found = []

@@ -103,7 +103,25 @@ class SharedBounds:
         }
         return _Reads(conditions, fit, scores)
 
-    def table(self, facts: Facts, checkpoints: Sequence[dt.datetime], amounts: ir.Table | None) -> ir.Table | None:
+    def fit_table(self, facts: Facts, checkpoints: Sequence[dt.datetime]) -> ir.Table | None:
+        """``lead_key`` and every fit bound (``fit_<i>``) of the leads some playbook may pass by its
+        fit bound (None: no playbook's conditions can rule a lead out, whatever the bounds)."""
+        if all(self._free(index) for index in range(len(self.reads))):
+            return None
+        table = facts.leads().select("lead_key")
+        for index, playbook in enumerate(self.fits.values()):
+            fits = fit_highs(facts, playbook, checkpoints).rename({f"fit_{index}": "fit_hi"})
+            table = left_join(table, fits, "lead_key")
+        first = _any([self._possible(index, table, None) for index in range(len(self.reads))])
+        return table if first is True else table.filter(_column(first))
+
+    def table(
+        self,
+        facts: Facts,
+        checkpoints: Sequence[dt.datetime],
+        amounts: ir.Table | None,
+        fits: ir.Table | None = None,
+    ) -> ir.Table | None:
         """``lead_key`` and ``from_<i>``: the first checkpoint at which playbook ``i`` may pass the
         lead (null: none), for the leads some playbook may pass by its fit bound (None: no
         playbook's conditions can rule a lead out, whatever the bounds).
@@ -111,32 +129,24 @@ class SharedBounds:
         Before its first event a lead's decayed scores are at most 0; from then on, at most their
         bound at the last interval with an event (:func:`score_highs`): the first checkpoint at
         which a playbook may pass the lead is 0 if it may pass it with no points, else the first
-        interval at whose bound it may."""
-        if all(self._free(index) for index in range(len(self.reads))):
+        interval at whose bound it may. ``fits``: :meth:`fit_table`, if already read."""
+        table = fits if fits is not None else self.fit_table(facts, checkpoints)
+        if table is None:
             return None
-        table = facts.leads().select("lead_key")
-        for index, playbook in enumerate(self.fits.values()):
-            fits = fit_highs(facts, playbook, checkpoints).rename({f"fit_{index}": "fit_hi"})
-            table = left_join(table, fits, "lead_key")
-        first = _any([self._possible(index, table, fit_only=True) for index in range(len(self.reads))])
-        if first is not True:
-            table = table.filter(_column(first))
-        names = [f"hi_{index}" for index in range(len(self.scores))]
         playbooks = range(len(self.reads))
-        zeroed = table.mutate(**dict.fromkeys(names, 0.0))
-        at_start = [self._possible(index, zeroed, fit_only=False) for index in playbooks]
+        at_start = [self._possible(index, table, lambda _: ibis.literal(0.0)) for index in playbooks]
         starts = {f"start_{index}": found for index, found in enumerate(at_start) if not isinstance(found, bool)}
-        table = zeroed.mutate(**starts).drop(*names)
+        table = table.mutate(**starts)  # kept as columns: the table is joined below
         at_start = [
             table[f"start_{index}"] if f"start_{index}" in starts else found for index, found in enumerate(at_start)
         ]
         later: dict[str, ir.Value] = {}
-        if names and amounts is not None and not all(found is True for found in at_start):
+        if self.scores and amounts is not None and not all(found is True for found in at_start):
             amounts = amounts.filter(amounts.lead_key.isin(table.lead_key))
             rows = score_highs(amounts, list(self.scores.values()), checkpoints).join(table, "lead_key")
             for index in playbooks:
                 if at_start[index] is not True:
-                    found = self._possible(index, rows, fit_only=False)
+                    found = self._possible(index, rows, lambda score: rows[f"hi_{score}"])
                     where = None if found is True else _column(found)
                     later[f"later_{index}"] = rows.k.min(where=where) if found is not False else ibis.null("int64")
             table = left_join(table, rows.group_by("lead_key").aggregate(**later), "lead_key")
@@ -164,18 +174,20 @@ class SharedBounds:
         )
         return _any([possibly(node, highs) for node in reads.conditions]) is True
 
-    def _possible(self, index: int, table: ir.Table, fit_only: bool) -> Tri:
-        """Whether playbook ``index`` may pass each lead of ``table``, from its bounds there."""
+    def _possible(self, index: int, table: ir.Table, score_high: Callable[[int], ir.NumericValue] | None) -> Tri:
+        """Whether playbook ``index`` may pass each lead of ``table``, from its fit bound there and
+        ``score_high(j)``, the bound of decayed score ``j`` (None: the scores are not known)."""
         reads = self.reads[index]
         highs: dict[tuple[str, ...], ir.NumericValue] = {}
         fit = table[f"fit_{reads.fit}"] if reads.fit is not None else None
         if fit is not None:
             highs[("fit",)] = _with_margin(fit)
-        for name, score in ({} if fit_only else reads.scores).items():
-            high = table[f"hi_{score}"]
-            highs[("engagement",) if name == ENGAGEMENT else ("scores", name)] = _with_margin(high)
-            if name == ENGAGEMENT and fit is not None:
-                highs[("score",)] = _with_margin(fit + high)
+        if score_high is not None:
+            for name, score in reads.scores.items():
+                high = score_high(score)
+                highs[("engagement",) if name == ENGAGEMENT else ("scores", name)] = _with_margin(high)
+                if name == ENGAGEMENT and fit is not None:
+                    highs[("score",)] = _with_margin(fit + high)
         return _any([possibly(node, highs) for node in reads.conditions])
 
 

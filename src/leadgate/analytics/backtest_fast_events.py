@@ -76,8 +76,16 @@ def growth(epoch: ir.NumericValue, origin: int, half_life_days: float | None) ->
 class EventAmounts:
     """Builds the ``(lead_key, k, <metric columns>)`` rows of the metrics' amounts."""
 
-    def __init__(self, facts: Facts, metrics: Sequence[Metric], checkpoints: Sequence[dt.datetime]) -> None:
+    def __init__(
+        self,
+        facts: Facts,
+        metrics: Sequence[Metric],
+        checkpoints: Sequence[dt.datetime],
+        leads: ir.Table | None = None,
+    ) -> None:
+        """``leads`` (``lead_key``): only their events (None: every lead's)."""
         self.facts = facts
+        self.leads = leads
         self.metrics = list(dict.fromkeys(metrics))
         self.checkpoints = list(checkpoints)
         self.epochs = [epoch_seconds(moment) for moment in checkpoints]
@@ -102,6 +110,8 @@ class EventAmounts:
         events = self.facts.events
         names = sorted({name for metric in self.metrics for name in metric.events})
         events = events.filter(events.ts <= ibis.literal(self.checkpoints[-1]), events.event.isin(names))
+        if self.leads is not None:
+            events = events.filter(events.lead_key.isin(self.leads.lead_key))
         # Whole seconds on every engine, as the scoring engine ages events.
         epoch = events.ts.epoch_seconds().floor().cast(EPOCH)
         return events.mutate(epoch=epoch, k=interval_index(events.ts, self.checkpoints))
