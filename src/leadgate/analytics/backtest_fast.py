@@ -50,7 +50,7 @@ from leadgate.store.facts import Facts
 
 FITS = "backtest_fits"  # scratch table: the leads some playbook may pass by its fit bound, with the bounds
 AMOUNTS = "backtest_amounts"  # scratch table: the metric amounts of every playbook replayed
-BOUNDS = "backtest_bounds"  # scratch table: every playbook's bounds per lead (backtest_fast_bounds)
+BOUNDS = "backtest_bounds"  # scratch table: per lead, the first checkpoint each playbook may pass it at
 KEEP = "backtest_may_pass"  # scratch table: the leads one playbook may pass
 
 
