@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -11,6 +14,10 @@ import pytest
 from segment.analytics.client import Client
 from segment.analytics.request import APIError
 
+from leadgate.api.ingest import message_fact_rows
+from leadgate.ingest.staging import staged_tables
+from leadgate.service.intake import Intake
+from leadgate.store.base import Store
 from tests.service_fixtures import Served, serving, wait_until
 
 
@@ -195,3 +202,51 @@ def test_an_event_that_crosses_a_threshold_is_qualified_and_routed(served: Serve
             return store._one("SELECT owner FROM lead_state WHERE stage = 'sal_pending'") is not None
 
     wait_until(assigned, 10, "ann to be qualified and assigned")
+
+
+def test_requests_committed_together_keep_their_order_and_the_first_copy_wins(store: Store) -> None:
+    """Each request numbers its rows from 1; a commit of several places them one after the
+    other, so a message sent twice keeps its first request's copy (as one request does)."""
+    first = message_fact_rows(
+        [
+            {"type": "identify", "messageId": "i-1", "userId": "ann", "traits": {"role": "CTO"}},
+            {"type": "track", "messageId": "m-1", "userId": "ann", "event": "Webinar Attended"},
+        ],
+        None,
+        None,
+        dt.datetime(2026, 11, 20, 10),
+    )
+    second = message_fact_rows(
+        [
+            {"type": "track", "messageId": "m-1", "userId": "ann", "event": "Demo Requested"},
+            {"type": "identify", "messageId": "i-2", "userId": "bob", "traits": {"role": "CFO"}},
+        ],
+        None,
+        None,
+        dt.datetime(2026, 11, 20, 11),
+    )
+    intake = Intake(store)
+    answers = [intake.submit(staged_tables(first), 2), intake.submit(staged_tables(second), 2)]
+    intake.start()  # both are queued: one commit takes them together
+    try:
+        results = [answer.result(timeout=30) for answer in answers]
+    finally:
+        intake.stop()
+    assert results[0] is results[1]  # one commit answered both
+    assert store.query_rows("SELECT message_id, event FROM events") == [
+        {"message_id": "m-1", "event": "webinar_attended"}
+    ]
+    # rows are numbered across both requests: ann's trait is row 1, bob's row 4 (2 + 2); the
+    # second request's m-1 is row 3, after the first's (row 2), so the first's copy is kept
+    traits = store.query_rows("SELECT entity_id, value, seq FROM traits ORDER BY seq")
+    assert traits == [{"entity_id": "ann", "value": "CTO", "seq": 1}, {"entity_id": "bob", "value": "CFO", "seq": 4}]
+
+
+def test_a_server_process_leaves_its_start_up_objects_out_of_garbage_collections() -> None:
+    script = (
+        "import gc; from leadgate.service.runtime import tune_collector, YOUNG_GENERATION_OBJECTS;"
+        "before = gc.get_freeze_count(); tune_collector();"
+        "print(before, gc.get_freeze_count() > 1000, gc.get_threshold()[0] == YOUNG_GENERATION_OBJECTS)"
+    )
+    shown = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert shown.split() == ["0", "True", "True"]

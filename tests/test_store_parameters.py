@@ -1,4 +1,4 @@
-"""Parameter and scratch tables, and the planning of few-lead queries, on every engine."""
+"""Parameter and scratch tables, the planning of few-lead queries and kept SQL, on every engine."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pyarrow as pa
 import pytest
 
 from leadgate.errors import StoreError
-from leadgate.store.base import Store
+from leadgate.store.base import RECENT_QUERIES, Store
 from leadgate.store.duckdb_store import DEFAULT_HASH_BITS, WHOLE_TABLE_HASH_BITS, DuckDBStore
 
 
@@ -47,3 +47,21 @@ def test_few_leads_narrows_perfect_hash_aggregates_and_widens_them_back_even_nes
             assert threshold() == DEFAULT_HASH_BITS == 12
         assert threshold() == 12  # the inner block's end leaves the outer one's setting
     assert threshold() == 20
+
+
+def test_sql_built_from_request_values_is_kept_for_the_most_recent_keys_only(store: Store) -> None:
+    compiled: list[int] = []
+
+    def compile_for(number: int) -> str:
+        compiled.append(number)
+        return f"SELECT {number} AS n"
+
+    for number in range(RECENT_QUERIES):
+        assert store.kept_recent(("n", number), lambda number=number: compile_for(number)) == f"SELECT {number} AS n"
+    store.kept_recent(("n", 0), lambda: compile_for(-1))  # kept: not compiled again, and now the most recent
+    assert compiled == list(range(RECENT_QUERIES))
+    store.kept_recent(("n", RECENT_QUERIES), lambda: compile_for(RECENT_QUERIES))  # one too many: 1 goes
+    store.kept_recent(("n", 0), lambda: compile_for(-1))
+    store.kept_recent(("n", 1), lambda: compile_for(1))
+    assert compiled == [*range(RECENT_QUERIES), RECENT_QUERIES, 1]
+    assert store.query_rows(store.kept_recent(("n", 1), lambda: compile_for(-1))) == [{"n": 1}]

@@ -13,7 +13,7 @@ import os
 from fastapi import FastAPI
 
 from leadgate.api.app import create_app
-from leadgate.service.runtime import Runtime
+from leadgate.service.runtime import Runtime, tune_collector
 from leadgate.workspace import find_workspace
 
 CYCLE_EVERY_ENV = "LEADGATE_CYCLE_EVERY"
@@ -23,4 +23,6 @@ def app_from_environment() -> FastAPI:
     """uvicorn's factory: the workspace from ``LEADGATE_WORKSPACE``, the database from
     ``LEADGATE_DATABASE`` (as every command reads it), the cycle period from ``LEADGATE_CYCLE_EVERY``."""
     workspace = find_workspace(None)
-    return create_app(Runtime(workspace, idle_seconds=float(os.environ.get(CYCLE_EVERY_ENV, "30"))))
+    app = create_app(Runtime(workspace, idle_seconds=float(os.environ.get(CYCLE_EVERY_ENV, "30"))))
+    tune_collector()
+    return app

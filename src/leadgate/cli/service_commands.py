@@ -46,7 +46,7 @@ def serve(
 
     from leadgate.api.app import create_app
     from leadgate.api.workers import CYCLE_EVERY_ENV
-    from leadgate.service.runtime import Runtime
+    from leadgate.service.runtime import Runtime, tune_collector
 
     workspace = state(ctx).workspace()
     if database is not None:
@@ -62,7 +62,9 @@ def serve(
     workspace.playbook()  # a broken playbook is refused before the server starts
     if workers == 1:
         runtime = Runtime(workspace, idle_seconds=idle_seconds)
-        uvicorn.run(create_app(runtime), host=host, port=port, log_level=log_level)
+        app = create_app(runtime)
+        tune_collector()
+        uvicorn.run(app, host=host, port=port, log_level=log_level)
         return
     workspace.open_store().close()  # the tables, once, before the processes start
     os.environ[WORKSPACE_ENV] = str(workspace.root)

@@ -8,6 +8,7 @@ from operator import attrgetter
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from leadgate.ingest.rows import EventRow, Row, TraitRow
 from leadgate.store.base import STAGED_COLUMNS, Store
@@ -20,6 +21,10 @@ class Numbered:
 
     row: Row
     line: int
+
+
+# The staged column that holds a row's place in the input (the first copy of a fact id wins).
+POSITION_COLUMNS = {"events": "line", "traits": "seq", "identities": "seq"}
 
 
 def table_of(row: Row) -> str:
@@ -44,6 +49,22 @@ def buffer_rows(buffers: dict[str, list[Numbered]], rows: Iterable[Row], line: i
     return added
 
 
+def staged_tables(rows: Sequence[Row]) -> dict[str, pa.Table]:
+    """The rows of one request as an Arrow table per fact table, each row numbered by its
+    place among ``rows`` (from 1); :func:`renumbered` places them after earlier requests'."""
+    buffers = empty_buffers()
+    for position, row in enumerate(rows, 1):
+        buffers[table_of(row)].append(Numbered(row, position))
+    return {table: _to_arrow(table, numbered) for table, numbered in buffers.items() if numbered}
+
+
+def renumbered(table: str, rows: pa.Table, after: int) -> pa.Table:
+    """``rows`` of ``table`` (from :func:`staged_tables`) numbered from ``after + 1`` on."""
+    column = POSITION_COLUMNS[table]
+    index = rows.schema.get_field_index(column)
+    return rows.set_column(index, column, pc.add(rows[column], pa.scalar(after, rows.schema.field(column).type)))
+
+
 def stage_buffers(store: Store, buffers: dict[str, list[Numbered]]) -> None:
     """Stage every buffered row (in an open batch) and empty the buffers."""
     for table, numbered in buffers.items():
@@ -53,8 +74,8 @@ def stage_buffers(store: Store, buffers: dict[str, list[Numbered]]) -> None:
 
 
 def _to_arrow(table: str, numbered: list[Numbered]) -> pa.Table:
-    """The rows as one Arrow table, built column by column (a few microseconds a row: the HTTP
-    intake does this while requests wait for their commit)."""
+    """The rows as one Arrow table, built column by column (a few microseconds a row: each HTTP
+    request does this for its own rows, while the intake commits earlier ones)."""
     columns = STAGED_COLUMNS[table]
     row_fields = {item.name for item in fields(numbered[0].row)}
     from_rows = [name for name in columns if name in row_fields]

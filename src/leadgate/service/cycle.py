@@ -187,6 +187,8 @@ def _route_unassigned(
     rows = _scored_rows(
         store, playbook, "routing", lambda table: table.stage.isin(["mql", "pql"]) & table.owner.isnull()
     )
+    if not rows:  # most cycles of a busy server: the four queries of the routing state are not needed
+        return []
     state = routing_state(lifecycle)
     rep_due = deadline(playbook.model, as_of)  # the same for every lead routed now (and costly in business time)
     table = transitions_of(playbook.model)

@@ -1,10 +1,12 @@
 """Group commit of the messages the HTTP service accepts.
 
-A request hands its parsed fact rows to :meth:`Intake.submit` and waits for the returned
-future. One writer thread takes everything that arrived while the previous commit ran (and,
-under concurrent load, what arrives a few milliseconds later) and commits it in one
-transaction, then resolves every waiting future: a request is answered 2xx only once its
-facts are committed, and a thousand small requests cost a few commits.
+A request builds its fact rows into Arrow tables itself (see
+:func:`~leadgate.ingest.staging.staged_tables`: the event loop does it while this thread waits
+for the database), hands them to :meth:`Intake.submit` and waits for the returned future.
+One writer thread takes everything that arrived while the previous commit ran (and, under
+concurrent load, what arrives a few milliseconds later) and commits it in one transaction,
+then resolves every waiting future: a request is answered 2xx only once its facts are
+committed, and a thousand small requests cost a few commits.
 Facts are idempotent (a message id seen before is skipped), so a client's retry after a
 crash adds nothing twice.
 """
@@ -16,13 +18,14 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 
+import pyarrow as pa
+
 from leadgate.errors import StoreError
-from leadgate.ingest.rows import Row
-from leadgate.ingest.staging import buffer_rows, empty_buffers, stage_buffers
+from leadgate.ingest.staging import renumbered
 from leadgate.store.base import BatchResult, Store
 
 MAX_ROWS_PER_COMMIT = 50_000
@@ -33,9 +36,13 @@ GROUP_WAIT_SECONDS = 0.03
 
 @dataclass
 class _Submission:
-    rows: Sequence[Row]
+    tables: dict[str, pa.Table]  # fact table -> rows (see staged_tables)
     messages: int
     future: Future[BatchResult]
+
+    @property
+    def rows(self) -> int:
+        return sum(rows.num_rows for rows in self.tables.values())
 
 
 class Intake:
@@ -56,10 +63,11 @@ class Intake:
         self._waiting.put(None)
         self._thread.join(timeout=30)
 
-    def submit(self, rows: Sequence[Row], messages: int) -> Future[BatchResult]:
-        """Queue rows for the next commit; the future resolves once they are committed."""
+    def submit(self, tables: dict[str, pa.Table], messages: int) -> Future[BatchResult]:
+        """Queue one request's rows (from :func:`~leadgate.ingest.staging.staged_tables`) for
+        the next commit; the future resolves once they are committed."""
         future: Future[BatchResult] = Future()
-        self._waiting.put(_Submission(rows, messages, future))
+        self._waiting.put(_Submission(tables, messages, future))
         return future
 
     def _run(self) -> None:
@@ -82,7 +90,7 @@ class Intake:
         (the last commits answered one request each) never waits. True as the second value:
         the intake is stopping.
         """
-        group, rows = [first], len(first.rows)
+        group, rows = [first], first.rows
         linger = GROUP_WAIT_SECONDS if max(self._recent_groups, default=1) > 1 else 0.0
         deadline = time.monotonic() + linger
         while rows < MAX_ROWS_PER_COMMIT:
@@ -94,22 +102,16 @@ class Intake:
             if more is None:
                 return group, True
             group.append(more)
-            rows += len(more.rows)
+            rows += more.rows
         self._recent_groups.append(len(group))
         return group, False
 
     def _commit(self, group: list[_Submission]) -> None:
         started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-        buffers = empty_buffers()
-        position = 0
-        for submission in group:
-            for row in submission.rows:
-                position += 1
-                buffer_rows(buffers, [row], position)
         try:
             self.store.begin_batch()
             try:
-                stage_buffers(self.store, buffers)
+                self._stage(group)
                 result = self.store.commit_batch("http", "HTTP API", sum(item.messages for item in group), started)
             except BaseException:
                 self.store.discard_batch()
@@ -124,3 +126,14 @@ class Intake:
             submission.future.set_result(result)
         if self.on_commit is not None and result.facts_added:
             self.on_commit(result)
+
+    def _stage(self, group: list[_Submission]) -> None:
+        """Every submission's rows, numbered one after the other (the first copy of a fact wins)."""
+        placed = 0
+        by_table: dict[str, list[pa.Table]] = {}
+        for submission in group:
+            for table, rows in submission.tables.items():
+                by_table.setdefault(table, []).append(renumbered(table, rows, placed))
+            placed += submission.rows
+        for table, parts in by_table.items():
+            self.store.stage(table, pa.concat_tables(parts))

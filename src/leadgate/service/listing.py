@@ -84,17 +84,32 @@ def list_leads(
     (ties broken by lead key, in the same direction), starting after ``after``."""
     if not store.has_table(SCORES_TABLE):
         return Listing([], None, None)
+    shape = (filters.owner, filters.team, filters.min_score, filters.max_score, tuple(filters.stages))
+    key = ("leads", sort, order, limit, after, reach.user, reach.teams, shape)
+    rows = store.query_rows(store.kept_recent(key, lambda: _page(store, reach, filters, sort, order, limit, after)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_after = Position(rows[-1]["sort_value"], int(rows[-1]["lead_key"])) if more else None
+    return Listing([_row(row) for row in rows], next_after, last_scored_at(store))
+
+
+def _page(
+    store: Store,
+    reach: Principal,
+    filters: LeadFilters,
+    sort: LeadSort,
+    order: SortOrder,
+    limit: int,
+    after: Position | None,
+) -> str:
+    """The SQL of one page (one lead more than ``limit``: whether there is a next page)."""
     table = _leads(store, sort)
     condition = _filter(table, reach, filters)
     if after is not None:
         condition &= _after(table, order, after)
     direction = ibis.desc if order == "desc" else ibis.asc
     page = table.filter(condition).order_by([direction("sort_value"), direction("lead_key")]).limit(limit + 1)
-    rows = page.to_pyarrow().to_pylist()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_after = Position(rows[-1]["sort_value"], int(rows[-1]["lead_key"])) if more else None
-    return Listing([_row(row) for row in rows], next_after, last_scored_at(store))
+    return store.sql(page)
 
 
 def _leads(store: Store, sort: LeadSort) -> ir.Table:

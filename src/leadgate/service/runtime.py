@@ -10,6 +10,7 @@ connection serves one thread at a time, and a decision must see the state it cha
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -29,6 +30,10 @@ from leadgate.service.worker import CycleWorker
 from leadgate.store.base import BatchResult, Store
 from leadgate.store.keys_store import KeysStore
 from leadgate.workspace import Workspace
+
+# Python's collector: a young generation this large is collected about once per batch request
+# instead of ten times (a request of 100 messages makes thousands of short-lived objects).
+YOUNG_GENERATION_OBJECTS = 20_000
 
 # A key revoked elsewhere (another server process, ``leadgate keys revoke`` on a shared
 # PostgreSQL database) is refused within this many seconds.
@@ -146,3 +151,17 @@ class Runtime:
     def _after_cycle(self) -> None:
         for action in self.after_cycle:
             action()
+
+
+def tune_collector() -> None:
+    """Settle a server process's garbage collector once its app is built: what exists now
+    (modules, the app) is left out of later collections, which then walk only what requests
+    make, and collections of young objects come less often (see YOUNG_GENERATION_OBJECTS).
+    Collections took a tenth of the event loop's time; with these settings the bench's
+    throughput is about a sixth higher (7,425 and 7,841 messages/s against 6,550 and 6,551
+    without, in alternate 30 s runs).
+    """
+    gc.collect()
+    gc.freeze()
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(YOUNG_GENERATION_OBJECTS, older, oldest)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
@@ -67,6 +68,7 @@ def all_tables() -> dict[str, Columns]:
 
 
 Kept = TypeVar("Kept")
+RECENT_QUERIES = 256  # SQL built from requests' values that a connection keeps (see Store.kept_recent)
 PREDICTIONS_TABLE = "lead_predictions"  # see leadgate.predict.model_store
 
 
@@ -346,6 +348,19 @@ class Store(ABC):
         if key not in self.prepared:
             self.prepared[key] = compile_query()
         return cast(Kept, self.prepared[key])
+
+    def kept_recent(self, key: Hashable, compile_query: Callable[[], str]) -> str:
+        """Like :meth:`kept`, for SQL built from a request's values (a listing's filters and
+        page), which could be endless: only the RECENT_QUERIES used last are kept. A caller that
+        polls the same listing then pays its compilation (some 30 ms) once, not on every call."""
+        recent: OrderedDict[Hashable, str] = self.__dict__.setdefault("_recent_queries", OrderedDict())
+        if key in recent:
+            recent.move_to_end(key)
+            return recent[key]
+        recent[key] = query = compile_query()
+        if len(recent) > RECENT_QUERIES:
+            recent.popitem(last=False)
+        return query
 
     def table_sql(self, expression: ir.Table, fuse_selects: bool = False) -> str:
         """The SQL that materialises ``expression`` as a table with the types it declares (see

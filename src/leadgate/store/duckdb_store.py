@@ -63,6 +63,7 @@ class DuckDBStore(Store):
         self._few_leads_depth = 0  # nested few_leads blocks (the setting is the connection's)
         self.name = self.path
         self.prepared = {}
+        self._statements: dict[str, str] = {}  # SQL -> the name it is prepared under (see _run_prepared)
         self.lead_states_to_rebuild = False
         try:
             self.con = duckdb.connect(self.path, read_only=read_only)
@@ -94,6 +95,18 @@ class DuckDBStore(Store):
             return self.con.execute(statement, parameters).fetchall()
         except duckdb.Error as exc:
             raise StoreError(f"{type(exc).__name__}: {exc}") from exc
+
+    def _run_prepared(self, statement: str) -> None:
+        """Run a long statement that runs again and again (an incremental scoring's insert:
+        57 KB of SQL, every cycle) from a prepared copy: DuckDB parses it once instead of each
+        time (18 of the 100 ms it took). A prepared copy binds again by itself when a table it
+        reads changes."""
+        name = self._statements.get(statement)
+        if name is None:
+            name = f"leadgate_prepared_{len(self._statements)}"
+            self._run(f"PREPARE {name} AS {statement}")
+            self._statements[statement] = name
+        self._run(f"EXECUTE {name}")
 
     def _inserted(self, statement: str, parameters: Any = None) -> int:
         rows = self._run(statement, parameters)  # DuckDB answers an INSERT with its row count
@@ -225,7 +238,7 @@ class DuckDBStore(Store):
         try:
             with self.transaction():
                 self._run(f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {identifier(keys_table)})")
-                self._run(f"INSERT INTO {table} ({quoted(columns)}) {query}")
+                self._run_prepared(f"INSERT INTO {table} ({quoted(columns)}) {query}")
         finally:
             self._run(f"SET perfect_ht_threshold = {WHOLE_TABLE_HASH_BITS}")
 
