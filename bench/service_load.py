@@ -55,12 +55,10 @@ class MessageMaker:
         self.stream = stream
         self.leads = leads
         self.random = random.Random(stream)
-        self.count = 0
 
     def batch(self) -> tuple[bytes, int]:
         """One request body, its message ids and times left as ID_MARK and TIME_MARK (see
         :class:`BatchPool`), and how many of its messages are events (track, page)."""
-        self.count += 1
         messages = [self.message(f"{ID_MARK.decode()}-{index}") for index in range(BATCH_SIZE)]
         events = sum(1 for message in messages if message["type"] in ("track", "page"))
         return orjson.dumps({"batch": messages, "sentAt": TIME_MARK.decode()}), events

@@ -83,6 +83,7 @@ class Store(ABC):
     lead_states_to_rebuild = False  # set when an upgrade dropped lead_state (see migrate)
     name: str  # how messages name the database
     prepared: dict[Hashable, Any]  # SQL compiled once and reused on this connection, by what it came from
+    recent_queries: OrderedDict[Hashable, str]  # SQL built from requests' values (see kept_recent)
 
     # -- primitives ------------------------------------------------------------------------
     @abstractmethod
@@ -353,7 +354,7 @@ class Store(ABC):
         """Like :meth:`kept`, for SQL built from a request's values (a listing's filters and
         page), which could be endless: only the RECENT_QUERIES used last are kept. A caller that
         polls the same listing then pays its compilation (some 30 ms) once, not on every call."""
-        recent: OrderedDict[Hashable, str] = self.__dict__.setdefault("_recent_queries", OrderedDict())
+        recent = self.recent_queries
         if key in recent:
             recent.move_to_end(key)
             return recent[key]

@@ -8,6 +8,7 @@ discarded whole, so the stored facts stay as they were.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -63,6 +64,7 @@ class DuckDBStore(Store):
         self._few_leads_depth = 0  # nested few_leads blocks (the setting is the connection's)
         self.name = self.path
         self.prepared = {}
+        self.recent_queries = OrderedDict()
         self._statements: dict[str, str] = {}  # SQL -> the name it is prepared under (see _run_prepared)
         self.lead_states_to_rebuild = False
         try:

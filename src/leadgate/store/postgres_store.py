@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import zlib
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -134,6 +135,7 @@ class PostgresStore(Store):
         self.url = url
         self.name = shown_url(url)
         self.prepared = {}
+        self.recent_queries = OrderedDict()
         self.lead_states_to_rebuild = False
         try:
             # no server-side prepared statements: derived tables are dropped and made again
