@@ -14,7 +14,10 @@ import pytest
 
 from leadgate.errors import InputError
 from leadgate.ingest.importer import ImportOptions, import_file
+from leadgate.ingest.rows import EventRow, IdentityRow, Row
+from leadgate.ingest.staging import buffer_rows, empty_buffers, stage_buffers
 from leadgate.ingest.tables import ColumnMap
+from leadgate.store.base import Store
 from leadgate.store.duckdb_store import DuckDBStore
 
 NOW = dt.datetime(2026, 11, 26, 12, 0, 0)
@@ -376,3 +379,23 @@ def test_erasing_a_person_removes_personal_data_and_keeps_counts(store: DuckDBSt
         "SELECT count(*) FROM person_keys WHERE id_value IN ('u1', 'anon-1', 'old-u1')"
     ).fetchall() == [(0,)]
     assert store.count("erasures") == 1
+
+
+def test_a_commit_knows_what_every_chunk_staged_and_finds_an_alias_in_the_last_one(store: Store) -> None:
+    """The counts and the alias check come from the staged chunks themselves: an alias staged
+    in a later chunk than the rest is resolved, and traits, staged in none, add nothing."""
+    moment = dt.datetime(2026, 11, 2, 9)
+    visit = EventRow("e1", "page", "page_view", None, "cookie", moment, moment, "/", None, None, None, None)
+    chunks: list[list[Row]] = [
+        [visit, IdentityRow("f1", "account", "ann", "acme", moment)],
+        [IdentityRow("f2", "alias", "cookie", "ann", moment)],
+    ]
+    store.begin_batch()
+    for line, rows in enumerate(chunks, 1):
+        buffers = empty_buffers()
+        buffer_rows(buffers, rows, line)
+        stage_buffers(store, buffers)
+    result = store.commit_batch("test", "test", 3, moment)
+    assert (result.events_added, result.traits_added, result.identities_added, result.aliases_applied) == (1, 0, 2, 1)
+    ann = store._one("SELECT lead_key FROM person_keys WHERE id_kind = 'user' AND id_value = 'ann'")
+    assert ann is not None and store._run("SELECT lead_key FROM events") == [ann]  # the visit is ann's now

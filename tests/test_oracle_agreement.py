@@ -30,6 +30,7 @@ from hypothesis.strategies import DrawFn, SearchStrategy, composite
 from leadgate.playbook.compiled import Playbook
 from leadgate.playbook.loader import parse_playbook
 from leadgate.scoring.engine import score_leads
+from leadgate.scoring.moment import Moment, moment_parameter, moment_row, year_span
 from leadgate.store.duckdb_store import DuckDBStore
 from tests.oracle import UNDECIDED, AccountLink, Event, History, TraitFact, score_slowly
 from tests.worlds import World
@@ -49,6 +50,7 @@ AS_OF_BASES = tuple(
         "2026-11-01T07:00:00",
         "2026-06-15T18:30:00",
         "2026-11-20T09:00:00",
+        "2027-01-01T00:30:00",  # a window reaching into the previous year (see year_span)
     )
 )
 LEARNT = dt.datetime(2026, 1, 1)
@@ -618,7 +620,11 @@ def save_history(world: World, history: History, new_batch_at: int | None = None
     world.save()
 
 
-def engine_rows(case: Case, playbook: Playbook, only: set[str] | None = None) -> dict[str, dict[str, Any]]:
+def engine_rows(
+    case: Case, playbook: Playbook, only: set[str] | None = None, read_at_run_time: bool = False
+) -> dict[str, dict[str, Any]]:
+    """The engine's rows for the case; ``read_at_run_time``: the moment is a parameter bounded
+    by its year, as the server's compiled scorings have it, not literals."""
     with tempfile.TemporaryDirectory() as folder:
         store = DuckDBStore(Path(folder) / "leadgate.duckdb")
         try:
@@ -628,7 +634,11 @@ def engine_rows(case: Case, playbook: Playbook, only: set[str] | None = None) ->
             if only is not None:
                 users = facts.person_keys.filter(facts.person_keys.id_kind == "user")
                 keys = users.filter(users.id_value.isin(sorted(only))).select("lead_key")
-            rows = score_leads(facts, playbook, case.as_of, only_keys=keys).to_pyarrow().to_pylist()
+            moment: dt.datetime | Moment = case.as_of
+            if read_at_run_time:
+                store.replace_table_from_arrow("scoring_moment", moment_row(case.as_of))
+                moment = moment_parameter(store.backend.table("scoring_moment"), year_span(case.as_of))
+            rows = score_leads(facts, playbook, moment, only_keys=keys).to_pyarrow().to_pylist()
         finally:
             store.close()
     return {row["lead_id"]: {name: value for name, value in row.items() if name != "lead_key"} for row in rows}
@@ -663,14 +673,14 @@ def with_account_neighbours(leads: set[str], rows: dict[str, dict[str, object]])
     return leads | {lead_id for lead_id, row in rows.items() if row["account_id"] in accounts}
 
 
-def check(case: Case) -> None:
+def check(case: Case, read_at_run_time: bool = False) -> None:
     playbook = parse_playbook(case.playbook_text, "oracle.yaml")
     expected = score_slowly(case.history, playbook, case.as_of)
     only = None
     if case.only is not None:
         only = with_account_neighbours(set(case.only), expected)
         expected = {lead_id: row for lead_id, row in expected.items() if lead_id in only}
-    actual = engine_rows(case, playbook, only)
+    actual = engine_rows(case, playbook, only, read_at_run_time)
     problems = disagreements(actual, expected)
     assert not problems, "\n".join([f"as of {case.as_of}", *problems])
 
@@ -691,8 +701,10 @@ def test_engagement_agrees_with_the_oracle(case: Case) -> None:
 @settings(EXAMPLES, max_examples=20)
 @given(local_day_cases())
 def test_local_days_agree_with_the_oracle(case: Case) -> None:
-    """Days in the playbook's zone, across DST changes and half-hour offsets, for max_per_day and distinct_days."""
+    """Days in the playbook's zone, across DST changes and half-hour offsets, for max_per_day and
+    distinct_days; with the moment fixed in the SQL and read at run time (the server's)."""
     check(case)
+    check(case, read_at_run_time=True)
 
 
 @settings(EXAMPLES, max_examples=20)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
+from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 import pytest
@@ -10,6 +12,7 @@ import pytest
 from leadgate.errors import PlaybookInvalid
 from leadgate.playbook.loader import parse_playbook
 from leadgate.scoring.engine import score_leads
+from leadgate.scoring.moment import year_span
 from leadgate.store.base import Store
 from tests.worlds import World, at
 
@@ -125,3 +128,14 @@ def test_a_fit_rule_cannot_read_the_predicted_probability() -> None:
         parse_playbook(text, "t.yaml")
     (issue,) = raised.value.issues
     assert issue.code == "PB105" and "p_convert" in str(issue)
+
+
+def test_year_span_is_the_utc_calendar_year_of_the_moment() -> None:
+    # 2026-01-01 00:00 UTC is 20,454 days after 1970-01-01 (56 years, 14 of them leap years):
+    # 1,767,225,600 s; 2027-01-01 is 365 days later: 1,798,761,600 s.
+    span_2026 = (1_767_225_600, 1_798_761_600)
+    assert year_span(dt.datetime(2026, 7, 1, 12)) == span_2026
+    assert year_span(dt.datetime(2026, 12, 31, 23, 59, 59)) == span_2026
+    assert year_span(dt.datetime(2027, 1, 1)) == (1_798_761_600, 1_830_297_600)
+    # 00:30 on New Year's day in Paris is still 2026 in UTC
+    assert year_span(dt.datetime(2027, 1, 1, 0, 30, tzinfo=ZoneInfo("Europe/Paris"))) == span_2026

@@ -87,6 +87,25 @@ def test_the_kept_sql_of_an_incremental_run_reads_each_run_s_own_moment(world: W
     assert 0 < after["ben"]["engagement"] < stored(store)["ben"]["engagement"] + 1e-9
 
 
+def test_the_kept_sql_of_an_incremental_run_serves_its_year_and_a_new_year_compiles_its_own(world: World) -> None:
+    """The kept SQL holds the local-time offsets of its moment's year (see year_span). Pricing
+    visits count once a local day (Paris): 23:30 UTC on the 31st and 10:00 on the 1st are both
+    on the 1st there, so they count once, in the kept SQL as in a full run."""
+    store = build(world).store
+    run_scoring(store, PLAYBOOK, at("2026-12-30T00:00:00"))
+    world.did("ben", "page_view", "2026-12-31T23:30:00", path="/pricing").save()
+    run_scoring(store, PLAYBOOK, at("2026-12-31T23:45:00"), incremental=True)
+    compiled = len(store.prepared)
+    world.did("ben", "page_view", "2027-01-01T10:00:00", path="/pricing").save()
+    run = run_scoring(store, PLAYBOOK, at("2027-01-02T00:00:00"), incremental=True)
+    assert run.kind == "incremental" and len(store.prepared) == compiled + 1  # 2027's SQL
+    after = stored(store)
+    run_scoring(store, PLAYBOOK, at("2027-01-02T00:00:00"))
+    assert same(after["ben"], stored(store)["ben"])
+    pricing = next(rule for rule in PLAYBOOK.rules if rule.label == "Pricing page visit")
+    assert 5 < after["ben"][pricing.column] < 10  # one visit's 10 points, decayed for a day
+
+
 def test_without_account_roll_ups_only_the_touched_leads_are_rescored(world: World) -> None:
     text = example_playbook_text()
     start, end = text.index("  score:\n    contacts:"), text.index("  engaged_when:")

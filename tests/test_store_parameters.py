@@ -32,6 +32,20 @@ def test_a_scratch_table_holds_its_rows_for_the_block_only_and_never_reaches_a_d
         store._run("SELECT * FROM backtest_scratch")
 
 
+def test_has_table_finds_tables_and_views_and_nothing_else(store: Store) -> None:
+    assert store.has_table("events") and not store.has_table("no_such_table")
+    store._run("CREATE VIEW wanted_view AS SELECT * FROM events")
+    try:
+        assert store.has_table("wanted_view")
+    finally:
+        store._run("DROP VIEW wanted_view")
+    assert not store.has_table("wanted_view")
+    if isinstance(store, DuckDBStore):  # the connection's temporary tables too, as before the catalog lookup
+        with store.parameters("wanted_now", pa.table({"lead_key": pa.array([3], pa.int64())})):
+            assert store.has_table("wanted_now")
+        assert not store.has_table("wanted_now")
+
+
 def test_few_leads_narrows_perfect_hash_aggregates_and_widens_them_back_even_nested(store: Store) -> None:
     if not isinstance(store, DuckDBStore):
         with store.few_leads():  # nothing to change on PostgreSQL: its planner uses the indexes

@@ -105,7 +105,7 @@ def passes_of(
     grid = grid.drop("account_at", "k_from", "k_to")
     epoch = checkpoint_epoch(grid.k, checkpoints)
     grid = grid.mutate(**_metric_values(grid, metrics, epoch, epoch_seconds(checkpoints[0])))
-    moment = Moment(at=epoch.as_timestamp("s"), epoch=epoch, known_epoch=None, stamp=epoch.as_timestamp("s"))  # type: ignore[arg-type]
+    moment = Moment(at=epoch.as_timestamp("s"), epoch=epoch, span=None, stamp=epoch.as_timestamp("s"))  # type: ignore[arg-type]
     clauses = {clause: f"w_{index}" for index, clause in enumerate(playbook.all_event_clauses())}
     scored = qualify_aggregated(grid, playbook, moment, clauses)
     passing = scored.filter(scored.qualifies_as != "inquiry")

@@ -318,7 +318,7 @@ def fit_highs(facts: Facts, playbook: Playbook, checkpoints: Sequence[dt.datetim
     pairs = known.union(unknown, distinct=False)
     origin = epoch_seconds(checkpoints[0])
     at = ibis.literal(checkpoints[0])
-    moment = Moment(at=at, epoch=ibis.literal(origin, "int64"), known_epoch=None, stamp=at)  # type: ignore[arg-type]
+    moment = Moment(at=at, epoch=ibis.literal(origin, "int64"), span=None, stamp=at)  # type: ignore[arg-type]
     metrics = metrics_of(playbook)
     empty = {name: ibis.null("int64" if metric.kind == "first" else "float64") for name, metric in metrics.items()}
     clauses = {clause: f"w_{index}" for index, clause in enumerate(playbook.all_event_clauses())}

@@ -185,11 +185,12 @@ class EventPlan:
             if signal.count == "events":
                 metrics[f"product_{name}"] = events.count(where=matched)
             elif signal.count == "distinct_days":
+                span = self.moment.span
                 day = local_day(
                     events.epoch,
                     self.playbook.model.timezone,
-                    since=_minus(self.moment.known_epoch, product.window_days * SECONDS_PER_DAY),
-                    until=self.moment.known_epoch,
+                    since=span[0] - product.window_days * SECONDS_PER_DAY if span else None,
+                    until=span[1] if span else None,
                 )
                 metrics[f"product_{name}"] = day.nunique(where=matched)
             else:
@@ -211,7 +212,8 @@ class EventPlan:
         # every event of the rules' names by (lead, day) cost more than the rest of the scoring.
         matches = [self.rule_match(events, scored) for scored, _ in rules]
         subset = events.filter(functools.reduce(operator.or_, matches))
-        subset = subset.mutate(day=local_day(subset.epoch, self.playbook.model.timezone, until=self.moment.known_epoch))
+        latest = self.moment.span[1] if self.moment.span else None
+        subset = subset.mutate(day=local_day(subset.epoch, self.playbook.model.timezone, until=latest))
         per_day: dict[str, ir.Value] = {}
         for scored, _ in rules:
             matched = self.rule_match(subset, scored)
@@ -227,7 +229,3 @@ class EventPlan:
             factor = decay_factor(self.as_of_epoch - days[f"dl_{scored.id}"], half_life)
             totals[f"d_{scored.id}"] = (counted * factor).sum(where=count > 0)
         return days.group_by("lead_key").aggregate(**totals)
-
-
-def _minus(epoch: int | None, seconds: int) -> int | None:
-    return None if epoch is None else epoch - seconds

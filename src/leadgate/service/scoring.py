@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from leadgate.playbook.compiled import Playbook
 from leadgate.scoring.engine import score_leads
-from leadgate.scoring.moment import Moment, fixed_moment, moment_parameter, moment_row
+from leadgate.scoring.moment import Moment, fixed_moment, moment_parameter, moment_row, year_span
 from leadgate.scoring.snapshots import account_membership
 from leadgate.store.base import Store
 from leadgate.store.facts import Facts
@@ -119,12 +119,14 @@ def _score_all(
     _set_parameters(store, as_of, batch_id)
     many = store.count("person_keys") >= FUSED_FROM_PERSON_IDS  # see Store.sql
 
+    span = year_span(as_of)
+
     def compile_query() -> str:
-        moment = moment_parameter(store.backend.table(PARAMETERS_TABLE))
+        moment = moment_parameter(store.backend.table(PARAMETERS_TABLE), span)
         scores = score_leads(store.facts(), playbook, moment, engagement_since=engagement_since)
         return store.table_sql(stamped(scores, playbook, moment), fuse_selects=many)
 
-    key = ("full", playbook.digest, playbook.version, many, engagement_since is not None)
+    key = ("full", playbook.digest, playbook.version, many, engagement_since is not None, span)
     store.replace_table_as(SCORES_TABLE, store.kept(key, compile_query))
     return store.count(SCORES_TABLE)
 
@@ -153,8 +155,9 @@ def _rescore(
     store.replace_table_from_arrow("also_keys", pa.table({"lead_key": pa.array(sorted(set(also)), pa.int64())}))
     store.touched_lead_keys(since_batch, since_seq)
     widen = rolls_contacts_up(playbook) or store.account_traits_changed_since(since_batch)
-    key = ("rescore", playbook.digest, playbook.version, widen, engagement_since is not None)
-    prepared = store.kept(key, lambda: PreparedRescore.compile(store, playbook, widen, engagement_since))
+    span = year_span(as_of)
+    key = ("rescore", playbook.digest, playbook.version, widen, engagement_since is not None, span)
+    prepared = store.kept(key, lambda: PreparedRescore.compile(store, playbook, widen, engagement_since, span))
     store.replace_table_as(KEYS_TABLE, prepared.keys_query)
     store.replace_rows_as(SCORES_TABLE, prepared.scores_query, prepared.columns, KEYS_TABLE)
     return store.count(KEYS_TABLE)
@@ -170,13 +173,19 @@ class PreparedRescore:
 
     @classmethod
     def compile(
-        cls, store: Store, playbook: Playbook, widen: bool, engagement_since: ir.Table | None
+        cls,
+        store: Store,
+        playbook: Playbook,
+        widen: bool,
+        engagement_since: ir.Table | None,
+        span: tuple[int, int],
     ) -> PreparedRescore:
         """``widen``: also rescore the other contacts of the touched leads' accounts (see
-        :func:`rescore_keys`)."""
+        :func:`rescore_keys`); ``span``: the epochs the runs' moments will be in (see
+        :func:`~leadgate.scoring.moment.year_span`)."""
         facts = store.facts()
         parameters = store.backend.table(PARAMETERS_TABLE)
-        moment = moment_parameter(parameters)
+        moment = moment_parameter(parameters, span)
         touched = store.backend.table("touched_keys").union(store.backend.table("also_keys"), distinct=True)
         if widen:
             since_batch = parameters.since_batch.as_scalar()

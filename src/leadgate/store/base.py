@@ -22,6 +22,7 @@ from typing import Any, TypeVar, cast
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from leadgate.errors import NotFound, StoreError
 from leadgate.store.facts import Facts, PropertyReader
@@ -84,6 +85,8 @@ class Store(ABC):
     name: str  # how messages name the database
     prepared: dict[Hashable, Any]  # SQL compiled once and reused on this connection, by what it came from
     recent_queries: OrderedDict[Hashable, str]  # SQL built from requests' values (see kept_recent)
+    _staged_counts: dict[str, int]  # rows staged per fact table since begin_batch
+    _stages_an_alias: bool  # whether an alias is among them
 
     # -- primitives ------------------------------------------------------------------------
     @abstractmethod
@@ -245,13 +248,30 @@ class Store(ABC):
         return dict(zip(names, row, strict=True)) if row else {}
 
     # -- import batches --------------------------------------------------------------------
-    @abstractmethod
     def begin_batch(self) -> None:
         """Create empty staging tables for one import."""
+        self._staged_counts = dict.fromkeys(STAGED_COLUMNS, 0)
+        self._stages_an_alias = False
+        self._create_stage_tables()
+
+    def stage(self, table: str, rows: pa.Table) -> None:
+        """Append validated rows to a staging table (their columns in STAGED_COLUMNS order).
+
+        What the commit needs to know of them (how many, whether an alias is among them) is
+        counted here, from the rows in memory, not asked of the database again at the commit.
+        """
+        self._append_to_stage(table, rows)
+        self._staged_counts[table] += rows.num_rows
+        if table == "identities" and not self._stages_an_alias:
+            self._stages_an_alias = bool(pc.any(pc.equal(rows["kind"], "alias")).as_py())
 
     @abstractmethod
-    def stage(self, table: str, rows: pa.Table) -> None:
-        """Append validated rows to a staging table (their columns in STAGED_COLUMNS order)."""
+    def _create_stage_tables(self) -> None:
+        """Empty staging tables, one per fact table (columns of STAGED_COLUMNS)."""
+
+    @abstractmethod
+    def _append_to_stage(self, table: str, rows: pa.Table) -> None:
+        """Append rows to ``stage_{table}``."""
 
     def discard_batch(self) -> None:
         for table in STAGED_COLUMNS:
@@ -270,14 +290,14 @@ class Store(ABC):
         when no alias was staged. The facts added are the counts the inserts report.
         """
         sql = self.statements
+        staged = self._staged_counts
         try:
-            staged = {table: self._staged_rows(table) for table in STAGED_COLUMNS}
             with self.transaction():
                 self._lock_imports()
                 batch_id = self._next_id("imports", "batch_id")
                 if any(staged.values()):
                     self._run(sql.ASSIGN_PERSON_KEYS)
-                aliases = self._apply_aliases() if self._stages_aliases() else 0
+                aliases = self._apply_aliases() if self._stages_an_alias else 0
                 added = {
                     table: self._inserted(statement, [batch_id]) if staged[table] else 0
                     for table, statement in zip(STAGED_COLUMNS, sql.INSERT_STAGED_FACTS, strict=True)
@@ -290,13 +310,6 @@ class Store(ABC):
         finally:
             self.discard_batch()
         return BatchResult(batch_id, rows_read, added["events"], added["traits"], added["identities"], aliases)
-
-    def _staged_rows(self, table: str) -> int:
-        row = self._one(f"SELECT count(*) FROM stage_{table}")
-        return int(row[0]) if row else 0
-
-    def _stages_aliases(self) -> bool:
-        return self._one("SELECT 1 FROM stage_identities WHERE kind = 'alias' LIMIT 1") is not None
 
     @abstractmethod
     def _inserted(self, statement: str, parameters: Any = None) -> int:

@@ -319,12 +319,12 @@ class PostgresStore(Store):
         return [row[0] for row in self._run("SELECT nextval('lifecycle_seq') FROM generate_series(1, ?)", [count])]
 
     # -- import batches --------------------------------------------------------------------
-    def begin_batch(self) -> None:
+    def _create_stage_tables(self) -> None:
         for table, columns in STAGED_COLUMNS.items():
             self._run(f"DROP TABLE IF EXISTS stage_{table}")
             self._run(f"CREATE TEMP TABLE stage_{table} ({self._column_list(columns)})")
 
-    def stage(self, table: str, rows: pa.Table) -> None:
+    def _append_to_stage(self, table: str, rows: pa.Table) -> None:
         self._copy_in(f"stage_{identifier(table)}", rows, list(STAGED_COLUMNS[table]))
 
     # -- derived tables --------------------------------------------------------------------
