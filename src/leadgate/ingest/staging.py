@@ -54,7 +54,7 @@ def staged_tables(rows: Sequence[Row]) -> dict[str, pa.Table]:
     place among ``rows`` (from 1); :func:`renumbered` places them after earlier requests'."""
     buffers = empty_buffers()
     for position, row in enumerate(rows, 1):
-        buffer_rows(buffers, [row], position)
+        buffers[table_of(row)].append(Numbered(row, position))
     return {table: _to_arrow(table, numbered) for table, numbered in buffers.items() if numbered}
 
 
