@@ -58,6 +58,12 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "DuckDB's memory limit, e.g. 4GB (empty: DuckDB's default, 80% of RAM); beyond it, work spills to disk.",
     ),
+    Setting(
+        "threads",
+        0,
+        "DuckDB's threads (0: DuckDB's default, one per core); fewer trade a server's cycle latency for "
+        "ingestion throughput (docs/service.md).",
+    ),
     Setting("top_leads", 20, "How many leads `leadgate leads` shows when --top is not given."),
     Setting("spark_master", "local[*]", "The Spark master URL used by `leadgate score --engine spark`."),
     # The outbox: the playbook's notify webhooks and e-mails (docs/notifications.md).

@@ -67,7 +67,12 @@ class Workspace:
     def open_store(self, migrate: bool = True) -> Store:
         """A new connection to the workspace's database (the server keeps one per writer);
         ``migrate=False`` for one more connection to a database another one already brought up to date."""
-        store = open_store(self.database, memory_limit=str(self.setting("memory_limit")) or None, migrate=migrate)
+        store = open_store(
+            self.database,
+            memory_limit=str(self.setting("memory_limit")) or None,
+            migrate=migrate,
+            threads=int(self.setting("threads")) or None,
+        )
         LifecycleStore(store)  # brings lead states up to date after an upgrade, before anything reads them
         return store
 

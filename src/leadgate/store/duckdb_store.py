@@ -58,8 +58,15 @@ class DuckDBStore(Store):
     property_text = staticmethod(duckdb_property_text)
 
     def __init__(
-        self, path: Path | str, read_only: bool = False, memory_limit: str | None = None, migrate: bool = True
+        self,
+        path: Path | str,
+        read_only: bool = False,
+        memory_limit: str | None = None,
+        migrate: bool = True,
+        threads: int | None = None,
     ) -> None:
+        if threads is not None and threads < 1:
+            raise SettingError(f"threads {threads}: DuckDB needs at least one thread (0 in the settings: its default)")
         self.path = str(path)
         self._few_leads_depth = 0  # nested few_leads blocks (the setting is the connection's)
         self.name = self.path
@@ -84,6 +91,8 @@ class DuckDBStore(Store):
                 self.con.execute(f"SET memory_limit = '{memory_limit.replace(chr(39), '')}'").fetchall()
             except duckdb.Error as exc:
                 raise SettingError(f"memory_limit {memory_limit!r}: {exc}") from None
+        if threads is not None:
+            self._run(f"SET threads = {int(threads)}")  # the database's: every connection to it in this process
         self.backend = ibis.duckdb.from_connection(self.con)
         if migrate and not read_only:
             self.migrate()

@@ -23,11 +23,14 @@ def shown_setting(name: str, value: object) -> object:
     return value
 
 
-def open_store(location: str | Path, memory_limit: str | None = None, migrate: bool = True) -> Store:
+def open_store(
+    location: str | Path, memory_limit: str | None = None, migrate: bool = True, threads: int | None = None
+) -> Store:
     """The store at ``location``: a ``postgresql://`` URL, else a DuckDB file.
 
     ``migrate=False`` leaves the schema as it is (``leadgate db status`` and ``db upgrade``
-    look before they change anything).
+    look before they change anything). ``memory_limit`` and ``threads`` (None: DuckDB's
+    defaults) concern DuckDB only.
     """
     if is_database_url(location):
         from leadgate.store.postgres_store import PostgresStore
@@ -35,4 +38,4 @@ def open_store(location: str | Path, memory_limit: str | None = None, migrate: b
         return PostgresStore(str(location), migrate=migrate)
     from leadgate.store.duckdb_store import DuckDBStore
 
-    return DuckDBStore(location, memory_limit=memory_limit, migrate=migrate)
+    return DuckDBStore(location, memory_limit=memory_limit, migrate=migrate, threads=threads)
