@@ -204,6 +204,20 @@ def test_an_event_that_crosses_a_threshold_is_qualified_and_routed(served: Serve
     wait_until(assigned, 10, "ann to be qualified and assigned")
 
 
+def test_health_says_how_long_the_recent_commits_and_cycles_took(served: Served) -> None:
+    with served.client("ingest") as http:
+        message = {"type": "track", "messageId": "m-1", "userId": "ann", "event": "Webinar Attended"}
+        http.post("/v1/batch", json={"batch": [message]}).raise_for_status()
+        wait_until(lambda: served.runtime.worker.cycles >= 2, 10, "the start's cycle and the one the commit woke")
+        health = http.get("/v1/health").json()
+    assert health["commits"] == 1
+    commit = health["commit_ms"]
+    assert commit["count"] == 1 and 0 < commit["p50_ms"] == commit["p99_ms"] == commit["max_ms"]
+    cycle = health["cycle_ms"]
+    assert cycle["count"] == health["cycles"] >= 2
+    assert 0 < cycle["p50_ms"] <= cycle["p99_ms"] <= cycle["max_ms"]
+
+
 def test_requests_committed_together_keep_their_order_and_the_first_copy_wins(store: Store) -> None:
     """Each request numbers its rows from 1; a commit of several places them one after the
     other, so a message sent twice keeps its first request's copy (as one request does)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import version
@@ -13,6 +14,7 @@ from pydantic import BaseModel
 from leadgate.api import handoff, ingest, keys, leads, people, playbooks, webhooks
 from leadgate.api.auth import runtime_of
 from leadgate.api.problems import declare_problem_schema, install_problem_handlers
+from leadgate.service.durations import RecentDurations
 from leadgate.service.runtime import Runtime
 from leadgate.web.app import MOUNT, create_web_app
 
@@ -31,21 +33,40 @@ basic auth with the key as the user name. Errors are RFC 9457 problem documents 
 service = APIRouter(tags=["service"])
 
 
+class Durations(BaseModel):
+    """The most recent durations of one kind of work (up to 1,000 of them)."""
+
+    count: int
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+
+
 class Health(BaseModel):
     status: str
     cycles: int
     commits: int
     last_cycle_error: str | None = None
+    cycle_ms: Durations | None = None  # qualification cycles, their notifications collected (null: none yet)
+    commit_ms: Durations | None = None  # commits of ingested messages (null: none yet)
+
+
+def _durations(recent: RecentDurations) -> Durations | None:
+    summary = recent.summary()
+    return None if summary is None else Durations(**dataclasses.asdict(summary))
 
 
 @service.get("/v1/health", response_model=Health, summary="Is the service up (no key needed)")
 def health(request: Request) -> Health:
+    """Whether the service runs, how many cycles and commits it made, and how long the recent ones took."""
     current = runtime_of(request)
     return Health(
         status="ok",
         cycles=current.worker.cycles,
         commits=current.intake.commits,
         last_cycle_error=current.worker.last_error,
+        cycle_ms=_durations(current.worker.durations),
+        commit_ms=_durations(current.intake.durations),
     )
 
 

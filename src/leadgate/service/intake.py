@@ -26,6 +26,7 @@ import pyarrow as pa
 
 from leadgate.errors import StoreError
 from leadgate.ingest.staging import renumbered
+from leadgate.service.durations import RecentDurations
 from leadgate.store.base import BatchResult, Store
 
 MAX_ROWS_PER_COMMIT = 50_000
@@ -54,6 +55,7 @@ class Intake:
         self._waiting: queue.Queue[_Submission | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="leadgate-intake", daemon=True)
         self.commits = 0
+        self.durations = RecentDurations()  # of the commits that succeeded, from staging to the end
         self._recent_groups: deque[int] = deque(maxlen=4)  # requests each of the last commits answered
 
     def start(self) -> None:
@@ -108,6 +110,7 @@ class Intake:
 
     def _commit(self, group: list[_Submission]) -> None:
         started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        clock = time.perf_counter()
         try:
             self.store.begin_batch()
             try:
@@ -122,6 +125,7 @@ class Intake:
                 submission.future.set_exception(error)
             return
         self.commits += 1
+        self.durations.add(time.perf_counter() - clock)
         for submission in group:
             submission.future.set_result(result)
         if self.on_commit is not None and result.facts_added:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from leadgate.errors import LeadgateError
 from leadgate.service.cycle import CycleReport
+from leadgate.service.durations import RecentDurations
 
 log = logging.getLogger("leadgate.worker")
 
@@ -34,6 +35,7 @@ class CycleWorker:
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="leadgate-worker", daemon=True)
         self.cycles = 0
+        self.durations = RecentDurations()  # of the cycles that succeeded, their notifications collected
         self.last_error: str | None = None
 
     def start(self) -> None:
@@ -66,11 +68,13 @@ class CycleWorker:
             self.last_error = str(exc)
             log.error("qualification cycle failed: %s", exc)
             return None
+        seconds = time.perf_counter() - started
         self.cycles += 1
+        self.durations.add(seconds)
         self.last_error = None
         log.debug(
             "cycle in %.3f s: %s qualified, %s assigned",
-            time.perf_counter() - started,
+            seconds,
             report.qualified,
             report.assigned,
         )
