@@ -14,7 +14,7 @@ import pytest
 
 from leadgate.errors import InputError
 from leadgate.ingest.importer import ImportOptions, import_file
-from leadgate.ingest.rows import EventRow, IdentityRow, Row
+from leadgate.ingest.rows import EventRow, IdentityRow, Row, RowProblem, parse_time
 from leadgate.ingest.staging import buffer_rows, empty_buffers, stage_buffers
 from leadgate.ingest.tables import ColumnMap
 from leadgate.store.base import Store
@@ -330,6 +330,60 @@ def test_aliases_merge_anonymous_history_and_follow_chains(store: DuckDBStore, t
     assert store.con.execute("SELECT DISTINCT lead_key FROM events").fetchall() == [(new_key,)]
     leads = store.facts().leads().to_pyarrow().to_pylist()
     assert leads == [{"lead_key": new_key, "lead_id": "new"}]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-11-02T09:00:00+01:00", dt.datetime(2026, 11, 2, 8, 0, 0)),
+        ("2026-11-01T10:00:00.250Z", dt.datetime(2026, 11, 1, 10, 0, 0)),
+        (" 2026-11-01 10:00:59.999 ", dt.datetime(2026, 11, 1, 10, 0, 59)),
+    ],
+)
+def test_a_time_text_is_read_as_utc_to_the_second_each_time_it_comes(text: str, expected: dt.datetime) -> None:
+    assert parse_time(text, "timestamp") == expected
+    assert parse_time(text, "sentAt") == expected  # the second time from the kept texts
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("  ", "a time is required"),
+        ("yesterday", "'yesterday' is not a time"),
+        ("0001-01-01T00:00:00+05:00", "falls outside the years 1 to 9999 once moved to UTC"),
+    ],
+)
+def test_a_bad_time_text_is_refused_each_time_it_comes_with_its_field(text: str, says: str) -> None:
+    for field in ("timestamp", "sentAt"):
+        with pytest.raises(RowProblem, match=says) as caught:
+            parse_time(text, field)
+        assert (caught.value.code, caught.value.field) == ("IM003", field)
+
+
+def test_a_visitor_aliased_before_any_of_its_events_has_them_counted_for_the_user(
+    store: DuckDBStore, tmp_path: Path
+) -> None:
+    """The alias names a cookie no event has named yet: the cookie still gets a key, merged
+    into the user's, so its later anonymous events are the user's."""
+    first = [
+        {"type": "track", "messageId": "e1", "userId": "ann", "event": "x", "timestamp": "2026-11-01T00:00:00Z"},
+        {
+            "type": "alias",
+            "messageId": "l1",
+            "previousId": "cookie",
+            "userId": "ann",
+            "timestamp": "2026-11-01T00:01:00Z",
+        },
+    ]
+    import_file(store, write_jsonl(tmp_path / "one.jsonl", first), ImportOptions(kind="events"))
+    later = [{"type": "page", "messageId": "p1", "anonymousId": "cookie", "timestamp": "2026-11-02T00:00:00Z"}]
+    import_file(store, write_jsonl(tmp_path / "two.jsonl", later), ImportOptions(kind="events"))
+    keys = dict(store.con.execute("SELECT id_value, lead_key FROM person_keys").fetchall())
+    assert keys["cookie"] == keys["ann"]
+    assert store.con.execute("SELECT message_id, lead_key FROM events ORDER BY message_id").fetchall() == [
+        ("e1", keys["ann"]),
+        ("p1", keys["ann"]),
+    ]
 
 
 def test_an_anonymous_id_already_identified_is_not_moved_to_another_user(store: DuckDBStore, tmp_path: Path) -> None:

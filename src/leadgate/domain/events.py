@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 PAGE_EVENT = "page_view"
@@ -10,6 +11,7 @@ SCREEN_EVENT = "screen_view"
 _SEPARATORS = re.compile(r"[^a-z0-9]+")
 
 
+@functools.lru_cache(maxsize=1024)
 def normalize_event_name(name: str) -> str:
     """``Demo Requested`` and ``demo-requested`` both become ``demo_requested``.
 

@@ -7,6 +7,7 @@ partial write. Times are UTC without time zone, to the whole second.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
@@ -69,31 +70,51 @@ class RowProblem(ValueError):
 
 def parse_time(value: Any, field: str) -> dt.datetime:
     """An ISO 8601 time (or epoch seconds) as naive UTC, truncated to the second."""
-    if isinstance(value, dt.datetime):
-        moment = value
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        moment = dt.datetime.fromtimestamp(float(value), dt.UTC)
-    elif isinstance(value, str) and value.strip():
-        text = value.strip()
+    if isinstance(value, str):
         try:
-            moment = dt.datetime.fromisoformat(text.replace(" ", "T", 1) if "T" not in text else text)
+            moment = _parse_time_text(value)
         except ValueError:
             raise RowProblem(
                 "IM003", f"{value!r} is not a time (use ISO 8601, e.g. 2026-11-26T09:30:00Z)", field
             ) from None
+        except OverflowError:  # e.g. year 1 at +05:00: before the year 1 in UTC
+            raise RowProblem("IM003", f"{value!r} falls outside the years 1 to 9999 once moved to UTC", field) from None
+        if moment is None:
+            raise RowProblem("IM003", "a time is required", field)
+        return moment
+    if isinstance(value, dt.datetime):
+        moment = value
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        moment = dt.datetime.fromtimestamp(float(value), dt.UTC)
     else:
         raise RowProblem("IM003", "a time is required", field)
     try:
-        if moment.tzinfo is not None:
-            moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
-    except OverflowError:  # e.g. year 1 at +05:00: before the year 1 in UTC
+        return _naive_utc_second(moment)
+    except OverflowError:
         raise RowProblem("IM003", f"{value!r} falls outside the years 1 to 9999 once moved to UTC", field) from None
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_time_text(value: str) -> dt.datetime | None:
+    """An ISO 8601 text as naive UTC to the second, None for a blank one (ValueError if it is
+    no time, OverflowError if it leaves the years 1 to 9999 in UTC). Kept for recent texts:
+    the messages of one Segment batch share its ``sentAt``."""
+    text = value.strip()
+    if not text:
+        return None
+    return _naive_utc_second(dt.datetime.fromisoformat(text if "T" in text else text.replace(" ", "T", 1)))
+
+
+def _naive_utc_second(moment: dt.datetime) -> dt.datetime:
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
     return moment.replace(microsecond=0)
 
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
 
 
+@functools.lru_cache(maxsize=1024)
 def snake_case(name: str) -> str:
     """``firstName`` -> ``first_name``, ``Job Title`` -> ``job_title``."""
     spaced = _CAMEL.sub(r"_\1", name.strip())

@@ -52,10 +52,16 @@ def buffer_rows(buffers: dict[str, list[Numbered]], rows: Iterable[Row], line: i
 def staged_tables(rows: Sequence[Row]) -> dict[str, pa.Table]:
     """The rows of one request as an Arrow table per fact table, each row numbered by its
     place among ``rows`` (from 1); :func:`renumbered` places them after earlier requests'."""
-    buffers = empty_buffers()
+    by_table: dict[str, tuple[list[Row], list[int]]] = {table: ([], []) for table in STAGED_COLUMNS}
     for position, row in enumerate(rows, 1):
-        buffers[table_of(row)].append(Numbered(row, position))
-    return {table: _to_arrow(table, numbered) for table, numbered in buffers.items() if numbered}
+        table_rows, positions = by_table[table_of(row)]
+        table_rows.append(row)
+        positions.append(position)
+    return {
+        table: _to_arrow(table, *rows_and_positions)
+        for table, rows_and_positions in by_table.items()
+        if rows_and_positions[0]
+    }
 
 
 def renumbered(table: str, rows: pa.Table, after: int) -> pa.Table:
@@ -69,19 +75,19 @@ def stage_buffers(store: Store, buffers: dict[str, list[Numbered]]) -> None:
     """Stage every buffered row (in an open batch) and empty the buffers."""
     for table, numbered in buffers.items():
         if numbered:
-            store.stage(table, _to_arrow(table, numbered))
+            store.stage(table, _to_arrow(table, [item.row for item in numbered], [item.line for item in numbered]))
             numbered.clear()
 
 
-def _to_arrow(table: str, numbered: list[Numbered]) -> pa.Table:
-    """The rows as one Arrow table, built column by column (a few microseconds a row: each HTTP
-    request does this for its own rows, while the intake commits earlier ones)."""
+def _to_arrow(table: str, rows: list[Row], lines: list[int]) -> pa.Table:
+    """The rows of one table as Arrow, built column by column (a few microseconds a row: each
+    HTTP request does this for its own rows, while the intake commits earlier ones); ``lines``:
+    each row's place in the input (the staged ``line`` of events, ``seq`` of the others)."""
     columns = STAGED_COLUMNS[table]
-    row_fields = {item.name for item in fields(numbered[0].row)}
+    row_fields = {item.name for item in fields(rows[0])}
     from_rows = [name for name in columns if name in row_fields]
     values = attrgetter(*from_rows)
-    by_column = zip(*(values(item.row) for item in numbered), strict=True)
+    by_column = zip(*map(values, rows), strict=True)
     data: dict[str, Sequence[Any]] = dict(zip(from_rows, by_column, strict=True))
-    lines = [item.line for item in numbered]  # line (events) or seq (traits, identities): the place in the input
     arrays = [pa.array(data.get(name, lines), type=ARROW_TYPES[kind]) for name, kind in columns.items()]
     return pa.Table.from_arrays(arrays, schema=pa.schema([(name, ARROW_TYPES[kind]) for name, kind in columns.items()]))

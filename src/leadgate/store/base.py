@@ -287,7 +287,7 @@ class Store(ABC):
 
         Work a batch does not need is skipped (the server commits small batches many times a
         second): the statements of a fact table nothing was staged for, and alias resolution
-        when no alias was staged. The facts added are the counts the inserts report.
+        (and the part of key assignment only aliases need) when no alias was staged. The facts added are the counts the inserts report.
         """
         sql = self.statements
         staged = self._staged_counts
@@ -296,7 +296,9 @@ class Store(ABC):
                 self._lock_imports()
                 batch_id = self._next_id("imports", "batch_id")
                 if any(staged.values()):
-                    self._run(sql.ASSIGN_PERSON_KEYS)
+                    self._run(
+                        sql.ASSIGN_PERSON_KEYS if self._stages_an_alias else sql.ASSIGN_PERSON_KEYS_WITHOUT_ALIASES
+                    )
                 aliases = self._apply_aliases() if self._stages_an_alias else 0
                 added = {
                     table: self._inserted(statement, [batch_id]) if staged[table] else 0

@@ -16,16 +16,22 @@ _KNOWN_USERS = """
     UNION SELECT id_value FROM person_keys WHERE id_kind = 'user'
 """
 
-ASSIGN_PERSON_KEYS = f"""
+# An alias's previous id that names no known user is an anonymous visitor's. That part reads
+# every known user id, so a batch without an alias (most of the server's) leaves it out.
+_ALIAS_VISITORS = f"""
+    UNION SELECT 'anonymous', from_id FROM stage_identities
+        WHERE kind = 'alias' AND from_id NOT IN ({_KNOWN_USERS})"""
+
+
+def _assign_person_keys(aliases: str) -> str:
+    return f"""
 INSERT INTO person_keys (id_kind, id_value, lead_key, first_key)
 WITH named AS (
     SELECT 'user' AS id_kind, user_id AS id_value FROM stage_events WHERE user_id IS NOT NULL
     UNION SELECT 'anonymous', anonymous_id FROM stage_events WHERE user_id IS NULL AND anonymous_id IS NOT NULL
     UNION SELECT 'user', entity_id FROM stage_traits WHERE entity_type = 'lead'
     UNION SELECT 'user', to_id FROM stage_identities WHERE kind = 'alias'
-    UNION SELECT 'user', from_id FROM stage_identities WHERE kind IN ('account', 'lead')
-    UNION SELECT 'anonymous', from_id FROM stage_identities
-        WHERE kind = 'alias' AND from_id NOT IN ({_KNOWN_USERS})
+    UNION SELECT 'user', from_id FROM stage_identities WHERE kind IN ('account', 'lead'){aliases}
 ),
 new_ids AS (
     SELECT n.id_kind, n.id_value FROM named n
@@ -39,6 +45,12 @@ SELECT id_kind, id_value,
        base.top + row_number() OVER (ORDER BY id_kind DESC, id_value)
 FROM new_ids, base
 """
+
+
+# A key for every id the staged facts name that has none yet: one statement for a batch with
+# aliases, one for a batch without.
+ASSIGN_PERSON_KEYS = _assign_person_keys(_ALIAS_VISITORS)
+ASSIGN_PERSON_KEYS_WITHOUT_ALIASES = _assign_person_keys("")
 
 # One move per key: the key of an alias's previous id goes to the key of its user id. An
 # anonymous key that already belongs to a user is left alone (the first identification wins);

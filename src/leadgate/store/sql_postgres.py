@@ -9,12 +9,18 @@ they are written once. Parameters are marked ``?`` and ``$name`` as everywhere i
 
 from __future__ import annotations
 
-from leadgate.store.sql_duckdb import APPLY_ALIAS_MOVES, ASSIGN_PERSON_KEYS, ERASE_PERSON
+from leadgate.store.sql_duckdb import (
+    APPLY_ALIAS_MOVES,
+    ASSIGN_PERSON_KEYS,
+    ASSIGN_PERSON_KEYS_WITHOUT_ALIASES,
+    ERASE_PERSON,
+)
 
 __all__ = [
     "ALIAS_MOVES",
     "APPLY_ALIAS_MOVES",
     "ASSIGN_PERSON_KEYS",
+    "ASSIGN_PERSON_KEYS_WITHOUT_ALIASES",
     "ERASE_PERSON",
     "HELPERS",
     "INDEXES",
