@@ -15,7 +15,6 @@ from segment.analytics.client import Client
 from segment.analytics.request import APIError
 
 from leadgate.api.ingest import message_fact_rows
-from leadgate.ingest.staging import staged_tables
 from leadgate.service.intake import Intake
 from leadgate.store.base import Store
 from tests.service_fixtures import Served, serving, wait_until
@@ -219,8 +218,8 @@ def test_health_says_how_long_the_recent_commits_and_cycles_took(served: Served)
 
 
 def test_requests_committed_together_keep_their_order_and_the_first_copy_wins(store: Store) -> None:
-    """Each request numbers its rows from 1; a commit of several places them one after the
-    other, so a message sent twice keeps its first request's copy (as one request does)."""
+    """Each request's rows are numbered after the earlier requests' rows, so a commit of
+    several keeps a message sent twice as its first request sent it (as one request does)."""
     first = message_fact_rows(
         [
             {"type": "identify", "messageId": "i-1", "userId": "ann", "traits": {"role": "CTO"}},
@@ -240,7 +239,7 @@ def test_requests_committed_together_keep_their_order_and_the_first_copy_wins(st
         dt.datetime(2026, 11, 20, 11),
     )
     intake = Intake(store)
-    answers = [intake.submit(staged_tables(first), 2), intake.submit(staged_tables(second), 2)]
+    answers = [intake.submit(intake.tables_of(first), 2), intake.submit(intake.tables_of(second), 2)]
     intake.start()  # both are queued: one commit takes them together
     try:
         results = [answer.result(timeout=30) for answer in answers]

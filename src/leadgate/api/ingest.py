@@ -23,7 +23,6 @@ from leadgate.api.problems import PROBLEM_RESPONSES
 from leadgate.errors import InputError, Issue, NotAuthenticated, TooLarge
 from leadgate.ingest.rows import Row, RowProblem
 from leadgate.ingest.segment import message_rows
-from leadgate.ingest.staging import staged_tables
 
 MAX_MESSAGE_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024
@@ -119,7 +118,7 @@ async def _take(
     runtime.principal(key).require(*INGEST_ROLES)
     rows = message_fact_rows(messages, kind, body.get("sentAt"), runtime.now())
     if rows:  # built here, while the intake's thread commits earlier requests
-        await asyncio.wrap_future(runtime.intake.submit(staged_tables(rows), len(messages)))
+        await asyncio.wrap_future(runtime.intake.submit(runtime.intake.tables_of(rows), len(messages)))
     return Accepted()
 
 

@@ -1,8 +1,8 @@
 """Group commit of the messages the HTTP service accepts.
 
-A request builds its fact rows into Arrow tables itself (see
-:func:`~leadgate.ingest.staging.staged_tables`: the event loop does it while this thread waits
-for the database), hands them to :meth:`Intake.submit` and waits for the returned future.
+A request builds its fact rows into Arrow tables itself (:meth:`Intake.tables_of`: the event
+loop does it while this thread waits for the database), hands them to :meth:`Intake.submit`
+and waits for the returned future.
 One writer thread takes everything that arrived while the previous commit ran (and, under
 concurrent load, what arrives a few milliseconds later) and commits it in one transaction,
 then resolves every waiting future: a request is answered 2xx only once its facts are
@@ -18,14 +18,15 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 
 import pyarrow as pa
 
 from leadgate.errors import StoreError
-from leadgate.ingest.staging import renumbered
+from leadgate.ingest.rows import Row
+from leadgate.ingest.staging import staged_tables
 from leadgate.service.durations import RecentDurations
 from leadgate.store.base import BatchResult, Store
 
@@ -37,7 +38,7 @@ GROUP_WAIT_SECONDS = 0.03
 
 @dataclass
 class _Submission:
-    tables: dict[str, pa.Table]  # fact table -> rows (see staged_tables)
+    tables: dict[str, pa.Table]  # fact table -> rows (see Intake.tables_of)
     messages: int
     future: Future[BatchResult]
 
@@ -57,6 +58,8 @@ class Intake:
         self.commits = 0
         self.durations = RecentDurations()  # of the commits that succeeded, from staging to the end
         self._recent_groups: deque[int] = deque(maxlen=4)  # requests each of the last commits answered
+        self._numbering = threading.Lock()
+        self._next_position = 1  # of the next row handed over (see tables_of)
 
     def start(self) -> None:
         self._thread.start()
@@ -65,9 +68,19 @@ class Intake:
         self._waiting.put(None)
         self._thread.join(timeout=30)
 
+    def tables_of(self, rows: Sequence[Row]) -> dict[str, pa.Table]:
+        """One request's rows as Arrow tables (built on the caller's thread), numbered after
+        those of every request before it: the rows of a group are then in the order of its
+        requests, so a message sent twice keeps its first copy, as within one request, and
+        the commit staging them renumbers nothing."""
+        with self._numbering:
+            first = self._next_position
+            self._next_position += len(rows)
+        return staged_tables(rows, first)
+
     def submit(self, tables: dict[str, pa.Table], messages: int) -> Future[BatchResult]:
-        """Queue one request's rows (from :func:`~leadgate.ingest.staging.staged_tables`) for
-        the next commit; the future resolves once they are committed."""
+        """Queue one request's rows (from :meth:`tables_of`) for the next commit; the future
+        resolves once they are committed."""
         future: Future[BatchResult] = Future()
         self._waiting.put(_Submission(tables, messages, future))
         return future
@@ -132,12 +145,10 @@ class Intake:
             self.on_commit(result)
 
     def _stage(self, group: list[_Submission]) -> None:
-        """Every submission's rows, numbered one after the other (the first copy of a fact wins)."""
-        placed = 0
+        """Every submission's rows, in the group's order (the first copy of a fact wins)."""
         by_table: dict[str, list[pa.Table]] = {}
         for submission in group:
             for table, rows in submission.tables.items():
-                by_table.setdefault(table, []).append(renumbered(table, rows, placed))
-            placed += submission.rows
+                by_table.setdefault(table, []).append(rows)
         for table, parts in by_table.items():
             self.store.stage(table, pa.concat_tables(parts))
