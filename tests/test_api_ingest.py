@@ -6,7 +6,9 @@ import datetime as dt
 import gzip
 import subprocess
 import sys
+import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import orjson
@@ -15,6 +17,7 @@ from segment.analytics.client import Client
 from segment.analytics.request import APIError
 
 from leadgate.api.ingest import message_fact_rows
+from leadgate.service import runtime as runtime_module
 from leadgate.service.intake import Intake
 from leadgate.store.base import Store
 from tests.service_fixtures import Served, serving, wait_until
@@ -215,6 +218,25 @@ def test_health_says_how_long_the_recent_commits_and_cycles_took(served: Served)
     cycle = health["cycle_ms"]
     assert cycle["count"] == health["cycles"] >= 2
     assert 0 < cycle["p50_ms"] <= cycle["p99_ms"] <= cycle["max_ms"]
+
+
+def test_a_key_checked_again_waits_for_the_lock_off_the_event_loop(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A key is looked up again every KEY_RECHECK_SECONDS, under the lock a cycle holds for its
+    whole length. The request waits for it on a thread: the server goes on answering others
+    (waiting on the event loop, it answered nobody until the lock was free)."""
+    monkeypatch.setattr(runtime_module, "KEY_RECHECK_SECONDS", 0.0)  # every request checks its key again
+    message = {"type": "track", "userId": "ann", "event": "Webinar Attended"}
+    with served.client("ingest") as ingest, served.client() as anyone, ThreadPoolExecutor(1) as pool:
+        assert ingest.post("/v1/track", json={**message, "messageId": "m-1"}).status_code == 200
+        with served.runtime.locked():  # as a cycle holds it
+            waiting = pool.submit(ingest.post, "/v1/track", json={**message, "messageId": "m-2"})
+            time.sleep(0.5)
+            assert not waiting.done()  # its key's check waits for the lock
+            assert anyone.get("/v1/health", timeout=5).status_code == 200  # meanwhile others are answered
+        assert waiting.result(timeout=30).status_code == 200
+    assert stored(served, "events") == 2
 
 
 def test_requests_committed_together_keep_their_order_and_the_first_copy_wins(store: Store) -> None:

@@ -108,11 +108,18 @@ class Runtime:
             self._principals.clear()  # teams come from the playbook
         return cache.playbook
 
+    def known_principal(self, key: str) -> Principal | None:
+        """Who a key is, if that was checked within KEY_RECHECK_SECONDS (None otherwise): no
+        database, no lock, so the event loop can ask (see :meth:`principal`)."""
+        found, checked = self._principals.get(hash_key(key), (None, 0.0))
+        return found if found is not None and time.monotonic() - checked <= KEY_RECHECK_SECONDS else None
+
     def principal(self, key: str) -> Principal:
-        """Who a key is, or :class:`NotAuthenticated`."""
+        """Who a key is, or :class:`NotAuthenticated`. Checking it again in the database takes
+        the runtime's lock, which a cycle holds for its whole length: not on the event loop."""
         key_hash = hash_key(key)
-        found, checked = self._principals.get(key_hash, (None, 0.0))
-        if found is None or time.monotonic() - checked > KEY_RECHECK_SECONDS:
+        found = self.known_principal(key)
+        if found is None:
             playbook = self.playbook()
             with self.locked() as store:
                 record = KeysStore(store).by_hash(key_hash)
