@@ -70,28 +70,21 @@ class RowProblem(ValueError):
 
 def parse_time(value: Any, field: str) -> dt.datetime:
     """An ISO 8601 time (or epoch seconds) as naive UTC, truncated to the second."""
-    if isinstance(value, str):
-        try:
-            moment = _parse_time_text(value)
-        except ValueError:
-            raise RowProblem(
-                "IM003", f"{value!r} is not a time (use ISO 8601, e.g. 2026-11-26T09:30:00Z)", field
-            ) from None
-        except OverflowError:  # e.g. year 1 at +05:00: before the year 1 in UTC
-            raise RowProblem("IM003", f"{value!r} falls outside the years 1 to 9999 once moved to UTC", field) from None
-        if moment is None:
-            raise RowProblem("IM003", "a time is required", field)
-        return moment
-    if isinstance(value, dt.datetime):
-        moment = value
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+    moment = value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
         moment = dt.datetime.fromtimestamp(float(value), dt.UTC)
-    else:
-        raise RowProblem("IM003", "a time is required", field)
     try:
-        return _naive_utc_second(moment)
-    except OverflowError:
+        if isinstance(moment, str):
+            found = _parse_time_text(moment)
+        else:
+            found = _naive_utc_second(moment) if isinstance(moment, dt.datetime) else None
+    except ValueError:
+        raise RowProblem("IM003", f"{value!r} is not a time (use ISO 8601, e.g. 2026-11-26T09:30:00Z)", field) from None
+    except OverflowError:  # e.g. year 1 at +05:00: before the year 1 in UTC
         raise RowProblem("IM003", f"{value!r} falls outside the years 1 to 9999 once moved to UTC", field) from None
+    if found is None:
+        raise RowProblem("IM003", "a time is required", field)
+    return found
 
 
 @functools.lru_cache(maxsize=4096)
