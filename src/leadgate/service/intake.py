@@ -62,6 +62,7 @@ class Intake:
         self._next_position = 1  # of the next row handed over (see tables_of)
 
     def start(self) -> None:
+        self.store.remember_fact_ids()  # many small commits: each skips looking up ids it knows to be new
         self._thread.start()
 
     def stop(self) -> None:

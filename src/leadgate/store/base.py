@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -302,7 +302,7 @@ class Store(ABC):
                 aliases = self._apply_aliases() if self._stages_an_alias else 0
                 added = {
                     table: self._inserted(statement, [batch_id]) if staged[table] else 0
-                    for table, statement in zip(STAGED_COLUMNS, sql.INSERT_STAGED_FACTS, strict=True)
+                    for table, statement in zip(STAGED_COLUMNS, self._fact_inserts(), strict=True)
                 }
                 total = added["events"] + added["traits"] + added["identities"]
                 self._run(
@@ -312,6 +312,17 @@ class Store(ABC):
         finally:
             self.discard_batch()
         return BatchResult(batch_id, rows_read, added["events"], added["traits"], added["identities"], aliases)
+
+    def remember_fact_ids(self) -> None:
+        """For a process that commits many small batches (the server's intake): keep what
+        lets a commit whose fact ids are all new skip looking them up among the stored ones.
+        Nothing by default (PostgreSQL looks each id up in a unique index)."""
+        return None
+
+    def _fact_inserts(self) -> Sequence[str]:
+        """Inside the commit: the statement adding each fact table's staged rows (in
+        STAGED_COLUMNS order), only the ids not stored yet."""
+        return self.statements.INSERT_STAGED_FACTS
 
     @abstractmethod
     def _inserted(self, statement: str, parameters: Any = None) -> int:

@@ -8,11 +8,12 @@ discarded whole, so the stored facts stay as they were.
 
 from __future__ import annotations
 
+import weakref
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import duckdb
 import ibis
@@ -22,6 +23,7 @@ import pyarrow as pa
 from leadgate.errors import InputError, SettingError, StoreError
 from leadgate.store import sql_duckdb
 from leadgate.store.base import STAGED_COLUMNS, BatchResult, Store, identifier, quoted
+from leadgate.store.known_ids import Hashes, KnownIds
 
 __all__ = ["STAGED_COLUMNS", "BatchResult", "DuckDBStore", "duckdb_property_text"]
 
@@ -38,6 +40,10 @@ _DUCKDB_TYPES = {
 # aggregate up to 2^20 keys instead of its default 2^12: 40% off the main scoring pass at 1M leads.
 WHOLE_TABLE_HASH_BITS = 20
 DEFAULT_HASH_BITS = 12
+
+# The stored fact ids' hashes of a database file, kept by a store of this process that asked
+# (DuckDBStore.remember_fact_ids); every store of this process on that file keeps them whole.
+_KNOWN_IDS: weakref.WeakValueDictionary[str, KnownIds] = weakref.WeakValueDictionary()
 
 
 @ibis.udf.scalar.builtin(name="json_extract_string")
@@ -74,6 +80,7 @@ class DuckDBStore(Store):
         self.recent_queries = OrderedDict()
         self._statements: dict[str, str] = {}  # SQL -> the name it is prepared under (see _run_prepared)
         self.lead_states_to_rebuild = False
+        self._known_ids: KnownIds | None = None  # kept alive here once asked for (see remember_fact_ids)
         try:
             self.con = duckdb.connect(self.path, read_only=read_only)
         except duckdb.IOException as exc:
@@ -98,6 +105,8 @@ class DuckDBStore(Store):
             self.migrate()
 
     def close(self) -> None:
+        if self._known_ids is not None and _KNOWN_IDS.get(self._file_key) is self._known_ids:
+            del _KNOWN_IDS[self._file_key]  # once closed, another process may write the file
         self.con.close()
 
     def _run(self, statement: str, parameters: Any = None) -> list[tuple[Any, ...]]:
@@ -119,6 +128,41 @@ class DuckDBStore(Store):
             self._run(f"PREPARE {name} AS {statement}")
             self._statements[statement] = name
         self._run(f"EXECUTE {name}")
+
+    def remember_fact_ids(self) -> None:
+        """Keep the hash of every stored fact id in memory (:class:`KnownIds`: 8 bytes a fact),
+        so that a commit whose ids are all new adds them without scanning every stored id for
+        them (10 ms of a 1,200-message commit at 1M events, and growing with the store).
+
+        Every store of this process on this file keeps them whole: its commits add theirs.
+        No other process writes the file meanwhile (DuckDB locks it), and they are forgotten
+        when this store closes. An in-memory database is its connection's own: nothing is kept
+        for it.
+        """
+        if self._known_ids is not None or self.path.startswith(":memory:") or not self.path:
+            return
+        known = _KNOWN_IDS.get(self._file_key)
+        if known is None:
+            known = KnownIds(self._id_hashes(sql_duckdb.STORED_FACT_ID_HASHES))
+            _KNOWN_IDS[self._file_key] = known
+        self._known_ids = known
+
+    @property
+    def _file_key(self) -> str:
+        return str(Path(self.path).resolve())
+
+    def _fact_inserts(self) -> Sequence[str]:
+        known = _KNOWN_IDS.get(self._file_key) if _KNOWN_IDS else None
+        if known is None:
+            return sql_duckdb.INSERT_STAGED_FACTS
+        staged = self._id_hashes(sql_duckdb.STAGED_FACT_ID_HASHES)
+        return sql_duckdb.INSERT_STAGED_FACTS if known.add_and_check(staged) else sql_duckdb.INSERT_NEW_STAGED_FACTS
+
+    def _id_hashes(self, query: str) -> Hashes:
+        try:
+            return cast(Hashes, self.con.execute(query).fetchnumpy()["id_hash"])
+        except duckdb.Error as exc:
+            raise StoreError(f"{type(exc).__name__}: {exc}") from exc
 
     def _inserted(self, statement: str, parameters: Any = None) -> int:
         rows = self._run(statement, parameters)  # DuckDB answers an INSERT with its row count

@@ -89,39 +89,59 @@ APPLY_ALIAS_MOVES = (
     "UPDATE identities SET entity_key = m.new_key FROM alias_moves m WHERE identities.entity_key = m.old_key",
 )
 
-# Only the staged ids not stored yet go in. The stored ids are first narrowed to those of the
-# batch (a semi join that hashes the small batch and scans the stored ids once): an anti join
-# straight against the stored table would hash every stored id (15 s and 5 GB at 50M events).
-INSERT_STAGED_FACTS = (
-    """
+
+# The statements adding each fact table's staged rows, with the first copy of an id the batch
+# holds twice. With ``look_up``, only the ids not stored yet go in: the stored ids are first
+# narrowed to those of the batch (a semi join that hashes the small batch and scans the stored
+# ids once; an anti join straight against the stored table would hash every stored id: 15 s and
+# 5 GB at 50M events). That scan grows with the store (10 ms a commit at 1M events), and a
+# commit whose ids are all new skips it (see DuckDBStore.remember_fact_ids).
+def _insert_staged_facts(look_up: bool) -> tuple[str, ...]:
+    def not_stored(table: str, column: str) -> str:
+        if not look_up:
+            return ""
+        return f"""
+    ANTI JOIN (SELECT f.{column} FROM {table} f SEMI JOIN stage_{table} n ON f.{column} = n.{column}) known
+         ON known.{column} = s.{column}"""
+
+    new_events, new_traits = not_stored("events", "message_id"), not_stored("traits", "fact_id")
+    new_identities = not_stored("identities", "fact_id")
+    return (
+        f"""
     INSERT INTO events
     SELECT s.message_id, ?, coalesce(pu.lead_key, pa.lead_key), s.kind, s.event, s.user_id,
            s.anonymous_id, s.ts, s.received_at, s.path, s.utm_source, s.utm_medium,
            s.utm_campaign, s.properties
     FROM (SELECT * FROM stage_events QUALIFY row_number() OVER (PARTITION BY message_id ORDER BY line) = 1) s
     LEFT JOIN person_keys pu ON pu.id_kind = 'user' AND pu.id_value = s.user_id
-    LEFT JOIN person_keys pa ON pa.id_kind = 'anonymous' AND pa.id_value = s.anonymous_id
-    ANTI JOIN (SELECT e.message_id FROM events e SEMI JOIN stage_events n ON e.message_id = n.message_id) known
-         ON known.message_id = s.message_id
+    LEFT JOIN person_keys pa ON pa.id_kind = 'anonymous' AND pa.id_value = s.anonymous_id{new_events}
     """,
-    """
+        f"""
     INSERT INTO traits
     SELECT s.fact_id, ?, s.entity_type, s.entity_id, p.lead_key, s.name, s.value, s.learnt_at, s.seq
     FROM (SELECT * FROM stage_traits QUALIFY row_number() OVER (PARTITION BY fact_id ORDER BY seq) = 1) s
-    LEFT JOIN person_keys p ON s.entity_type = 'lead' AND p.id_kind = 'user' AND p.id_value = s.entity_id
-    ANTI JOIN (SELECT t.fact_id FROM traits t SEMI JOIN stage_traits n ON t.fact_id = n.fact_id) known
-         ON known.fact_id = s.fact_id
+    LEFT JOIN person_keys p ON s.entity_type = 'lead' AND p.id_kind = 'user' AND p.id_value = s.entity_id{new_traits}
     """,
-    """
+        f"""
     INSERT INTO identities
     SELECT s.fact_id, ?, s.kind, s.from_id, s.to_id, p.lead_key, s.learnt_at, s.seq
     FROM (SELECT * FROM stage_identities QUALIFY row_number() OVER (PARTITION BY fact_id ORDER BY seq) = 1) s
     LEFT JOIN person_keys p ON p.id_kind = 'user'
-         AND p.id_value = CASE WHEN s.kind IN ('account', 'lead') THEN s.from_id ELSE s.to_id END
-    ANTI JOIN (SELECT i.fact_id FROM identities i SEMI JOIN stage_identities n ON i.fact_id = n.fact_id) known
-         ON known.fact_id = s.fact_id
+         AND p.id_value = CASE WHEN s.kind IN ('account', 'lead') THEN s.from_id ELSE s.to_id END{new_identities}
     """,
-)
+    )
+
+
+INSERT_STAGED_FACTS = _insert_staged_facts(look_up=True)
+INSERT_NEW_STAGED_FACTS = _insert_staged_facts(look_up=False)
+
+# Every fact id of the staged rows, hashed (DuckDB's hash, as KnownIds keeps them), and of the stored ones.
+STAGED_FACT_ID_HASHES = """
+    SELECT hash(message_id) AS id_hash FROM stage_events
+    UNION ALL SELECT hash(fact_id) FROM stage_traits
+    UNION ALL SELECT hash(fact_id) FROM stage_identities
+"""
+STORED_FACT_ID_HASHES = STAGED_FACT_ID_HASHES.replace("stage_", "")
 
 ERASE_PERSON = (
     "DELETE FROM traits WHERE entity_type = 'lead' AND entity_key = $lead_key",
