@@ -277,11 +277,12 @@ def test_requests_committed_together_keep_their_order_and_the_first_copy_wins(st
     assert traits == [{"entity_id": "ann", "value": "CTO", "seq": 1}, {"entity_id": "bob", "value": "CFO", "seq": 4}]
 
 
-def test_a_server_process_leaves_its_start_up_objects_out_of_garbage_collections() -> None:
+def test_a_server_process_leaves_its_start_up_objects_out_of_garbage_collections_and_switches_threads_often() -> None:
     script = (
-        "import gc; from leadgate.service.runtime import tune_collector, YOUNG_GENERATION_OBJECTS;"
-        "before = gc.get_freeze_count(); tune_collector();"
-        "print(before, gc.get_freeze_count() > 1000, gc.get_threshold()[0] == YOUNG_GENERATION_OBJECTS)"
+        "import gc, sys; from leadgate.service.runtime import tune_interpreter, YOUNG_GENERATION_OBJECTS;"
+        "before = (gc.get_freeze_count(), sys.getswitchinterval()); tune_interpreter();"
+        "print(*before, gc.get_freeze_count() > 1000, gc.get_threshold()[0] == YOUNG_GENERATION_OBJECTS,"
+        " sys.getswitchinterval())"
     )
     shown = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
-    assert shown.split() == ["0", "True", "True"]
+    assert shown.split() == ["0", "0.005", "True", "True", "0.001"]

@@ -13,7 +13,7 @@ import os
 from fastapi import FastAPI
 
 from leadgate.api.app import create_app
-from leadgate.service.runtime import Runtime, tune_collector
+from leadgate.service.runtime import Runtime, tune_interpreter
 from leadgate.workspace import find_workspace
 
 CYCLE_EVERY_ENV = "LEADGATE_CYCLE_EVERY"
@@ -24,5 +24,5 @@ def app_from_environment() -> FastAPI:
     ``LEADGATE_DATABASE`` (as every command reads it), the cycle period from ``LEADGATE_CYCLE_EVERY``."""
     workspace = find_workspace(None)
     app = create_app(Runtime(workspace, idle_seconds=float(os.environ.get(CYCLE_EVERY_ENV, "30"))))
-    tune_collector()
+    tune_interpreter()
     return app

@@ -46,7 +46,7 @@ def serve(
 
     from leadgate.api.app import create_app
     from leadgate.api.workers import CYCLE_EVERY_ENV
-    from leadgate.service.runtime import Runtime, tune_collector
+    from leadgate.service.runtime import Runtime, tune_interpreter
 
     workspace = state(ctx).workspace()
     if database is not None:
@@ -63,7 +63,7 @@ def serve(
     if workers == 1:
         runtime = Runtime(workspace, idle_seconds=idle_seconds)
         app = create_app(runtime)
-        tune_collector()
+        tune_interpreter()
         uvicorn.run(app, host=host, port=port, log_level=log_level)
         return
     workspace.open_store().close()  # the tables, once, before the processes start
