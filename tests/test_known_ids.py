@@ -119,9 +119,8 @@ def test_a_commit_looks_ids_up_only_when_one_may_be_stored(tmp_path: Path, monke
         store.close()
 
 
-@pytest.mark.parametrize("path", [":memory:"])
-def test_an_in_memory_database_keeps_no_hashes(path: str) -> None:
-    store = DuckDBStore(path)
+def test_an_in_memory_database_keeps_no_hashes() -> None:
+    store = DuckDBStore(":memory:")
     try:
         store.remember_fact_ids()
         assert store._known_ids is None

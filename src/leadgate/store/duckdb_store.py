@@ -81,6 +81,7 @@ class DuckDBStore(Store):
         self._statements: dict[str, str] = {}  # SQL -> the name it is prepared under (see _run_prepared)
         self.lead_states_to_rebuild = False
         self._known_ids: KnownIds | None = None  # kept alive here once asked for (see remember_fact_ids)
+        self._file_key = str(Path(self.path).resolve())  # the file's name in _KNOWN_IDS
         try:
             self.con = duckdb.connect(self.path, read_only=read_only)
         except duckdb.IOException as exc:
@@ -146,10 +147,6 @@ class DuckDBStore(Store):
             known = KnownIds(self._id_hashes(sql_duckdb.STORED_FACT_ID_HASHES))
             _KNOWN_IDS[self._file_key] = known
         self._known_ids = known
-
-    @property
-    def _file_key(self) -> str:
-        return str(Path(self.path).resolve())
 
     def _fact_inserts(self) -> Sequence[str]:
         known = _KNOWN_IDS.get(self._file_key) if _KNOWN_IDS else None
