@@ -19,6 +19,8 @@ demo request's send to the webhook's arrival, the issue's target. The server's r
 sampled every second, and the server's own durations of its last 1,000 commits and cycles
 are read from ``GET /v1/health`` at the end. Then the server stops and the stored events are
 counted against the acknowledged ones (a figure of work that was not done would be worthless).
+With ``--json``, the notification latencies are also listed in the order the probes were sent
+(``notification_ms.in_order_sent``, one probe a second): when in the run the slow ones came.
 
 With ``--postgres`` the workspace's database is a throwaway PostgreSQL 15 server started for the
 run (the test suite's: initdb and pg_ctl on a free port, durability off, as in tests), and
@@ -286,6 +288,7 @@ def summarise(
             "webhooks_received": probe["webhooks_received"],
             "p50": percentile(notification, 50) if notification else None,
             "p99": percentile(notification, 99) if notification else None,
+            "in_order_sent": probe["notification_ms"],
         },
     }
 
