@@ -453,3 +453,28 @@ def test_a_commit_knows_what_every_chunk_staged_and_finds_an_alias_in_the_last_o
     assert (result.events_added, result.traits_added, result.identities_added, result.aliases_applied) == (1, 0, 2, 1)
     ann = store._one("SELECT lead_key FROM person_keys WHERE id_kind = 'user' AND id_value = 'ann'")
     assert ann is not None and store._run("SELECT lead_key FROM events") == [ann]  # the visit is ann's now
+
+
+def test_the_rows_of_a_discarded_batch_never_reach_a_later_commit(store: Store) -> None:
+    """A batch that fails is discarded; the next one on the same connection stores its own rows
+    only, and so does the one after (the staging tables made again each time)."""
+    moment = dt.datetime(2026, 11, 2, 9)
+
+    def stage(*ids: str) -> None:
+        buffers = empty_buffers()
+        rows: list[Row] = [
+            EventRow(id, "track", "demo_requested", "ann", None, moment, moment, None, None, None, None, None)
+            for id in ids
+        ]
+        buffer_rows(buffers, rows, 1)
+        stage_buffers(store, buffers)
+
+    for attempt in range(2):
+        store.begin_batch()
+        stage(f"failed-{attempt}")
+        store.discard_batch()
+        store.begin_batch()
+        stage(f"kept-{attempt}")
+        result = store.commit_batch("test", "test", 1, moment)
+        assert result.events_added == 1
+    assert sorted(row[0] for row in store._run("SELECT message_id FROM events")) == ["kept-0", "kept-1"]

@@ -23,6 +23,7 @@ from leadgate.ingest.rows import EventRow, TraitRow
 from leadgate.ingest.staging import buffer_rows, empty_buffers, stage_buffers
 from leadgate.service.keys import create_key
 from leadgate.service.scoring import utc_now
+from leadgate.store import sql_postgres
 from leadgate.store.postgres_store import PostgresStore, psycopg_query, shown_url
 from leadgate.workspace import init_workspace
 from tests import test_cli
@@ -266,6 +267,61 @@ def test_an_import_leaves_the_planner_statistics_fresh(postgres_url: str) -> Non
     estimates = dict(store._run("SELECT relname, reltuples FROM pg_class WHERE relname IN ('events', 'person_keys')"))
     assert estimates == {"events": 500, "person_keys": 50}
     store.close()
+
+
+BATCH_INDEXES = {"events_batch_id": "events", "traits_batch_id": "traits", "identities_batch_id": "identities"}
+
+
+def test_a_cycle_finds_its_new_facts_by_an_index_not_by_reading_every_fact(postgres_url: str) -> None:
+    """Every cycle asks which leads the batches after its last one touched; without an index
+    on ``batch_id`` that read every stored fact (34 ms at 200,000 events, and growing)."""
+    store = PostgresStore(postgres_url)
+    select = sql_postgres.TOUCHED_LEAD_KEYS[1].split(" AS", 1)[1]  # the statement without its CREATE TABLE
+    store._run("SET enable_seqscan = off")  # on these empty tables a scan is as cheap: ask for the index's use
+    plan = "\n".join(row[0] for row in store._run("EXPLAIN " + select, {"since": 7, "since_seq": 0}))
+    store.close()
+    assert all(index in plan for index in BATCH_INDEXES), plan
+
+
+def test_a_database_without_the_batch_indexes_gains_them_at_upgrade(
+    postgres_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    with psycopg.connect(postgres_url, autocommit=True) as con:
+        for index in BATCH_INDEXES:
+            con.execute(f"DROP INDEX {index}")
+    init_workspace(tmp_path / "ws").close()
+    status, out, _ = run(capsys, "-w", str(tmp_path / "ws"), "db", "upgrade", "--database", postgres_url)
+    assert status == 0, out
+    assert all(f"created index {index}" in out for index in BATCH_INDEXES), out
+    with psycopg.connect(postgres_url, autocommit=True) as con:
+        found = dict(con.execute("SELECT indexname, indexdef FROM pg_indexes WHERE indexname LIKE '%batch_id'"))
+    assert {index: definition.split(" ON ", 1)[1] for index, definition in found.items()} == {
+        index: f"public.{table} USING btree (batch_id)" for index, table in BATCH_INDEXES.items()
+    }
+
+
+def test_an_incremental_scoring_is_planned_without_materialized_rescans_and_the_setting_does_not_last(
+    postgres_url: str,
+) -> None:
+    """The insert of rescored rows runs with ``enable_material`` off (the planner's estimates
+    of a few leads made it rescan every aggregate row for each lead; docs/performance.md has
+    the figures), and only that insert: the connection's later statements plan as usual."""
+    store = PostgresStore(postgres_url)
+    store._run("CREATE TABLE keys_to_swap (lead_key BIGINT)")
+    store._run("INSERT INTO keys_to_swap VALUES (1), (2)")
+    store._run("CREATE TABLE swapped (lead_key BIGINT, planned_with TEXT)")
+    store._run("INSERT INTO swapped VALUES (1, 'old'), (3, 'kept')")
+    query = "SELECT lead_key, current_setting('enable_material') FROM keys_to_swap"
+    store.replace_rows_as("swapped", query, ["lead_key", "planned_with"], "keys_to_swap")
+    assert sorted(store._run("SELECT lead_key, planned_with FROM swapped")) == [(1, "off"), (2, "off"), (3, "kept")]
+    assert store._run("SHOW enable_material") == [("on",)]
+    store.close()
+
+
+def test_psycopg_runs_its_compiled_implementation() -> None:
+    """pyproject.toml asks for ``psycopg[binary]``: the pure-Python implementation Ibis brings
+    alone cost the server about a fifth of its CPU on PostgreSQL (docs/performance.md)."""
+    assert psycopg.pq.__impl__ in ("binary", "c")
 
 
 # -- the command line on a PostgreSQL database: test_cli's end-to-end tests, run again -------

@@ -113,6 +113,11 @@ LOOKUP_INDEXES: dict[str, str] = {
     "traits_entity_key": "traits (entity_key)",
     "person_keys_lead_key": "person_keys (lead_key)",
     "transitions_lead_key": "transitions (lead_key)",
+    # the facts of the batches after a cycle's last: what it rescores (an increasing id, so a
+    # cycle reads its new facts, not the whole history)
+    "events_batch_id": "events (batch_id)",
+    "traits_batch_id": "traits (batch_id)",
+    "identities_batch_id": "identities (batch_id)",
     "assignments_lead_key": "assignments (lead_key)",
     "decisions_lead_key": "decisions (lead_key)",
     "outbox_notification_id": "outbox (notification_id)",  # a notice queued twice is found, not added again
