@@ -258,7 +258,7 @@ def summarise(
     assignment = probe["assignment_ms"]
     notification = sorted(probe["notification_ms"])
     return {
-        "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "settings": {
             "duration": args.duration,
             "clients": args.clients,
