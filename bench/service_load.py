@@ -122,7 +122,7 @@ def run_client(url: str, key: str, stream: int, leads: int, duration: float, in_
 
     The connections share one event loop and speak HTTP/1.1 over their sockets themselves
     (:class:`BatchSender`): the clients run on the server's two cores, and a general-purpose
-    client in threads spent ~1.5 ms of CPU a request, a sixth of a core at this load, that
+    client in threads spent ~1.4 ms of CPU a request, a quarter of a core at this load, that
     clients on other machines would not take from the server."""
     latencies: list[float] = []
     totals = {"messages": 0, "events": 0, "failed": 0}
