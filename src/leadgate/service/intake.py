@@ -126,13 +126,8 @@ class Intake:
         started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         clock = time.perf_counter()
         try:
-            self.store.begin_batch()
-            try:
-                self._stage(group)
-                result = self.store.commit_batch("http", "HTTP API", sum(item.messages for item in group), started)
-            except BaseException:
-                self.store.discard_batch()
-                raise
+            messages = sum(item.messages for item in group)
+            result = self.store.commit_tables(self._grouped_tables(group), "http", "HTTP API", messages, started)
         except Exception as exc:  # every waiting request learns that its facts are not stored
             error = exc if isinstance(exc, StoreError) else StoreError(f"the commit failed: {exc}")
             for submission in group:
@@ -145,11 +140,11 @@ class Intake:
         if self.on_commit is not None and result.facts_added:
             self.on_commit(result)
 
-    def _stage(self, group: list[_Submission]) -> None:
+    @staticmethod
+    def _grouped_tables(group: list[_Submission]) -> dict[str, pa.Table]:
         """Every submission's rows, in the group's order (the first copy of a fact wins)."""
         by_table: dict[str, list[pa.Table]] = {}
         for submission in group:
             for table, rows in submission.tables.items():
                 by_table.setdefault(table, []).append(rows)
-        for table, parts in by_table.items():
-            self.store.stage(table, pa.concat_tables(parts))
+        return {table: pa.concat_tables(parts) for table, parts in by_table.items()}

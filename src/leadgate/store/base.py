@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -304,14 +304,34 @@ class Store(ABC):
                     table: self._inserted(statement, [batch_id]) if staged[table] else 0
                     for table, statement in zip(STAGED_COLUMNS, self._fact_inserts(), strict=True)
                 }
-                total = added["events"] + added["traits"] + added["identities"]
-                self._run(
-                    "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [batch_id, kind, source, started_at, utc_now(), rows_read, total],
-                )
+                self._record_import(batch_id, kind, source, rows_read, sum(added.values()), started_at)
         finally:
             self.discard_batch()
         return BatchResult(batch_id, rows_read, added["events"], added["traits"], added["identities"], aliases)
+
+    def commit_tables(
+        self, tables: Mapping[str, pa.Table], kind: str, source: str, rows_read: int, started_at: dt.datetime
+    ) -> BatchResult:
+        """Stage ``tables`` (fact table -> rows, in STAGED_COLUMNS order) and commit them as
+        one batch, as :meth:`commit_batch` does; nothing on failure. The server's intake
+        commits its groups so."""
+        self.begin_batch()
+        try:
+            for table, rows in tables.items():
+                self.stage(table, rows)
+        except BaseException:
+            self.discard_batch()
+            raise
+        return self.commit_batch(kind, source, rows_read, started_at)
+
+    def _record_import(
+        self, batch_id: int, kind: str, source: str, rows_read: int, rows_added: int, started_at: dt.datetime
+    ) -> None:
+        """Inside the commit: the batch's row of ``imports``."""
+        self._run(
+            "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [batch_id, kind, source, started_at, utc_now(), rows_read, rows_added],
+        )
 
     def remember_fact_ids(self) -> None:
         """For a process that commits many small batches (the server's intake): keep what

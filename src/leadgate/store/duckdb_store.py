@@ -8,9 +8,10 @@ discarded whole, so the stored facts stay as they were.
 
 from __future__ import annotations
 
+import datetime as dt
 import weakref
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, cast
@@ -23,6 +24,7 @@ import pyarrow as pa
 from leadgate.errors import InputError, SettingError, StoreError
 from leadgate.store import sql_duckdb
 from leadgate.store.base import STAGED_COLUMNS, BatchResult, Store, identifier, quoted
+from leadgate.store.duckdb_direct import commit_new_facts
 from leadgate.store.known_ids import Hashes, KnownIds
 
 __all__ = ["STAGED_COLUMNS", "BatchResult", "DuckDBStore", "duckdb_property_text"]
@@ -147,6 +149,14 @@ class DuckDBStore(Store):
             known = KnownIds(self._id_hashes(sql_duckdb.STORED_FACT_ID_HASHES))
             _KNOWN_IDS[self._file_key] = known
         self._known_ids = known
+
+    def commit_tables(
+        self, tables: Mapping[str, pa.Table], kind: str, source: str, rows_read: int, started_at: dt.datetime
+    ) -> BatchResult:
+        """New facts without an alias go straight in (:mod:`leadgate.store.duckdb_direct`);
+        any other rows are staged and committed as an import batch."""
+        direct = commit_new_facts(self, tables, kind, source, rows_read, started_at)
+        return direct if direct is not None else super().commit_tables(tables, kind, source, rows_read, started_at)
 
     def _fact_inserts(self) -> Sequence[str]:
         known = _KNOWN_IDS.get(self._file_key) if _KNOWN_IDS else None

@@ -1,0 +1,142 @@
+"""The server's commits of new facts on DuckDB, without staging tables.
+
+An import batch stages its rows in temporary tables, and statements join them to
+``person_keys`` and to the stored fact ids (:mod:`leadgate.store.sql_duckdb`). For the many
+small commits of the HTTP intake, that is slow: a commit of 1,400 bench messages on a store of
+255,000 events took 42 ms, of which 9 filled the staging tables and 19 ran the four joined
+inserts, mostly DuckDB binding and planning them. Most such commits hold only facts whose ids
+are new (:class:`~leadgate.store.known_ids.KnownIds` tells) and no alias: then the lead keys
+are looked up in one query, the new ids' keys are given here exactly as
+``ASSIGN_PERSON_KEYS`` gives them, and the rows go in with their key, by plain inserts
+(24 ms for the same commit; 11 instead of 24 for 100 messages).
+
+Any other commit (an id that may be stored, an id twice in the commit, an alias) returns None
+and takes the staging path, which handles every case.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from leadgate.store.base import BatchResult, quoted
+from leadgate.store.schema import FACT_IDS, FACT_TABLES
+
+if TYPE_CHECKING:
+    from leadgate.store.duckdb_store import DuckDBStore
+
+# The column of each fact table that holds its rows' lead key.
+KEY_COLUMNS = {"events": "lead_key", "traits": "entity_key", "identities": "entity_key"}
+
+_KEYS_OF_PEOPLE = """
+    SELECT p.id_kind, p.id_value, p.lead_key FROM person_keys p
+    SEMI JOIN direct_people n ON p.id_kind = n.id_kind AND p.id_value = n.id_value
+"""
+_PEOPLE_TYPE = pa.schema([("id_kind", pa.string()), ("id_value", pa.string())])
+_PERSON_KEYS_TYPE = pa.schema(
+    [("id_kind", pa.string()), ("id_value", pa.string()), ("lead_key", pa.int64()), ("first_key", pa.int64())]
+)
+
+Person = tuple[str, str]  # (id_kind, id_value), as in person_keys
+
+
+def commit_new_facts(
+    store: DuckDBStore, tables: Mapping[str, pa.Table], kind: str, source: str, rows_read: int, started_at: dt.datetime
+) -> BatchResult | None:
+    """Commit ``tables`` (fact table -> staged rows) as one batch when every fact in them is new
+    and none is an alias; None, with nothing done, otherwise (see the module docstring)."""
+    known = store._known_ids
+    if known is None or _has_alias(tables) or not tables:
+        return None
+    hashes = _id_hashes(store, tables)
+    if known.add_and_check(hashes) or len(np.unique(hashes)) < len(hashes):
+        return None  # an id may be stored, or comes twice: the staging path keeps its first copy
+    with store.transaction():
+        batch_id = store._next_id("imports", "batch_id")
+        keys = _person_keys(store, _people_named(tables))
+        added = {
+            table: _insert(store, table, _with_keys(table, tables[table], keys), batch_id) if table in tables else 0
+            for table in KEY_COLUMNS
+        }
+        store._record_import(batch_id, kind, source, rows_read, sum(added.values()), started_at)
+    return BatchResult(batch_id, rows_read, added["events"], added["traits"], added["identities"], 0)
+
+
+def _has_alias(tables: Mapping[str, pa.Table]) -> bool:
+    identities = tables.get("identities")
+    return identities is not None and bool(pc.any(pc.equal(identities["kind"], "alias")).as_py())
+
+
+def _id_hashes(store: DuckDBStore, tables: Mapping[str, pa.Table]) -> np.ndarray:
+    """DuckDB's hash of every fact id of ``tables``, as :class:`KnownIds` keeps them."""
+    ids = pa.chunked_array(
+        [chunk for table, rows in tables.items() for chunk in rows[FACT_IDS[table]].chunks], pa.string()
+    )
+    with store.registered("direct_fact_ids", pa.table({"fact_id": ids})):
+        return store._id_hashes("SELECT hash(fact_id) AS id_hash FROM direct_fact_ids")
+
+
+def _people_named(tables: Mapping[str, pa.Table]) -> set[Person]:
+    """The people the rows name, as ``ASSIGN_PERSON_KEYS_WITHOUT_ALIASES`` finds them: an
+    event's user id, or its anonymous id when it has no user id; a lead trait's lead; the lead
+    of an account membership or of a lead identity."""
+    named: set[Person] = set()
+    if "events" in tables:
+        events = tables["events"]
+        for user, anonymous in zip(events["user_id"].to_pylist(), events["anonymous_id"].to_pylist(), strict=True):
+            if user is not None:
+                named.add(("user", user))
+            elif anonymous is not None:
+                named.add(("anonymous", anonymous))
+    if "traits" in tables:
+        traits = tables["traits"]
+        leads = pc.filter(traits["entity_id"], pc.equal(traits["entity_type"], "lead"))
+        named.update(("user", lead) for lead in leads.to_pylist() if lead is not None)
+    if "identities" in tables:  # account memberships and lead identities: no alias comes this way
+        named.update(("user", lead) for lead in tables["identities"]["from_id"].to_pylist() if lead is not None)
+    return named
+
+
+def _person_keys(store: DuckDBStore, named: set[Person]) -> dict[Person, int]:
+    """The lead key of every person named; those without one are given the next keys, users
+    before anonymous visitors and each in id order, as ``ASSIGN_PERSON_KEYS`` numbers them."""
+    people = pa.Table.from_pylist([{"id_kind": kind, "id_value": value} for kind, value in named], schema=_PEOPLE_TYPE)
+    with store.registered("direct_people", people):
+        keys: dict[Person, int] = {(kind, value): key for kind, value, key in store._run(_KEYS_OF_PEOPLE)}
+    new = sorted((person for person in named if person not in keys), key=lambda p: (p[0] != "user", p[1]))
+    if new:
+        top = int(store._run("SELECT coalesce(max(first_key), 0) FROM person_keys")[0][0])
+        given = list(range(top + 1, top + 1 + len(new)))
+        keys.update(zip(new, given, strict=True))
+        kinds, values = zip(*new, strict=True)
+        store.append_rows("person_keys", pa.table([kinds, values, given, given], schema=_PERSON_KEYS_TYPE))
+    return keys
+
+
+def _with_keys(table: str, rows: pa.Table, keys: Mapping[Person, int]) -> pa.Table:
+    """``rows`` with their lead key, as the staging path's inserts join it."""
+    if table == "events":
+        people = zip(rows["user_id"].to_pylist(), rows["anonymous_id"].to_pylist(), strict=True)
+        found = [
+            keys[("user", user)] if user is not None else keys.get(("anonymous", anonymous)) if anonymous else None
+            for user, anonymous in people
+        ]
+    elif table == "traits":
+        people = zip(rows["entity_type"].to_pylist(), rows["entity_id"].to_pylist(), strict=True)
+        found = [keys.get(("user", entity)) if kind == "lead" else None for kind, entity in people]
+    else:
+        found = [keys.get(("user", lead)) for lead in rows["from_id"].to_pylist()]
+    return rows.append_column(KEY_COLUMNS[table], pa.array(found, pa.int64()))
+
+
+def _insert(store: DuckDBStore, table: str, rows: pa.Table, batch_id: int) -> int:
+    columns = list(FACT_TABLES[table])
+    selected = ", ".join("?" if column == "batch_id" else column for column in columns)
+    with store.registered(f"direct_{table}", rows):
+        store._run(f"INSERT INTO {table} ({quoted(columns)}) SELECT {selected} FROM direct_{table}", [batch_id])
+    return rows.num_rows
