@@ -112,6 +112,10 @@ LOOKUP_INDEXES: dict[str, str] = {
     "events_lead_key": "events (lead_key)",
     "traits_entity_key": "traits (entity_key)",
     "person_keys_lead_key": "person_keys (lead_key)",
+    # a commit's next person key and next batch id: the largest by the index, not a read of
+    # every person and every batch (6 ms of a commit at 48,000 people, and growing with them)
+    "person_keys_first_key": "person_keys (first_key)",
+    "imports_batch_id": "imports (batch_id)",
     "transitions_lead_key": "transitions (lead_key)",
     # the facts of the batches after a cycle's last: what it rescores (an increasing id, so a
     # cycle reads its new facts, not the whole history)
