@@ -18,12 +18,23 @@ _KNOWN_USERS = """
 
 # An alias's previous id that names no known user is an anonymous visitor's. That part reads
 # every known user id, so a batch without an alias (most of the server's) leaves it out.
-_ALIAS_VISITORS = f"""
+ALIAS_VISITORS = f"""
     UNION SELECT 'anonymous', from_id FROM stage_identities
         WHERE kind = 'alias' AND from_id NOT IN ({_KNOWN_USERS})"""
 
 
-def _assign_person_keys(aliases: str) -> str:
+# The named ids without a key yet. DuckDB anti-joins them by hashing the few named ids and
+# scanning the keys once; PostgreSQL has its own way (sql_postgres.NEW_IDS_BY_INDEX).
+NEW_IDS = """
+    SELECT n.id_kind, n.id_value FROM named n
+    WHERE NOT EXISTS (
+        SELECT 1 FROM person_keys p WHERE p.id_kind = n.id_kind AND p.id_value = n.id_value
+    )"""
+
+
+def assign_person_keys(aliases: str, new_ids: str = NEW_IDS) -> str:
+    """The statement giving a key to every id the staged facts name that has none yet
+    (``aliases``: the part naming an alias's anonymous visitor, or nothing)."""
     return f"""
 INSERT INTO person_keys (id_kind, id_value, lead_key, first_key)
 WITH named AS (
@@ -33,11 +44,7 @@ WITH named AS (
     UNION SELECT 'user', to_id FROM stage_identities WHERE kind = 'alias'
     UNION SELECT 'user', from_id FROM stage_identities WHERE kind IN ('account', 'lead'){aliases}
 ),
-new_ids AS (
-    SELECT n.id_kind, n.id_value FROM named n
-    WHERE NOT EXISTS (
-        SELECT 1 FROM person_keys p WHERE p.id_kind = n.id_kind AND p.id_value = n.id_value
-    )
+new_ids AS ({new_ids}
 ),
 base AS (SELECT coalesce(max(first_key), 0) AS top FROM person_keys)
 SELECT id_kind, id_value,
@@ -49,8 +56,8 @@ FROM new_ids, base
 
 # A key for every id the staged facts name that has none yet: one statement for a batch with
 # aliases, one for a batch without.
-ASSIGN_PERSON_KEYS = _assign_person_keys(_ALIAS_VISITORS)
-ASSIGN_PERSON_KEYS_WITHOUT_ALIASES = _assign_person_keys("")
+ASSIGN_PERSON_KEYS = assign_person_keys(ALIAS_VISITORS)
+ASSIGN_PERSON_KEYS_WITHOUT_ALIASES = assign_person_keys("")
 
 # One move per key: the key of an alias's previous id goes to the key of its user id. An
 # anonymous key that already belongs to a user is left alone (the first identification wins);

@@ -9,12 +9,7 @@ they are written once. Parameters are marked ``?`` and ``$name`` as everywhere i
 
 from __future__ import annotations
 
-from leadgate.store.sql_duckdb import (
-    APPLY_ALIAS_MOVES,
-    ASSIGN_PERSON_KEYS,
-    ASSIGN_PERSON_KEYS_WITHOUT_ALIASES,
-    ERASE_PERSON,
-)
+from leadgate.store.sql_duckdb import ALIAS_VISITORS, APPLY_ALIAS_MOVES, ERASE_PERSON, assign_person_keys
 
 __all__ = [
     "ALIAS_MOVES",
@@ -27,6 +22,18 @@ __all__ = [
     "INSERT_STAGED_FACTS",
     "TOUCHED_LEAD_KEYS",
 ]
+
+# The named ids without a key yet, each looked up in the unique index of person_keys: an
+# anti join hashed every stored id instead (11 ms of a 1,400-message commit at 48,000 people,
+# and growing with them; 5 ms this way, and flat).
+NEW_IDS_BY_INDEX = """
+    SELECT n.id_kind, n.id_value FROM named n
+    LEFT JOIN LATERAL (
+        SELECT 1 AS known FROM person_keys p WHERE p.id_kind = n.id_kind AND p.id_value = n.id_value LIMIT 1
+    ) k ON true
+    WHERE k.known IS NULL"""
+ASSIGN_PERSON_KEYS = assign_person_keys(ALIAS_VISITORS, NEW_IDS_BY_INDEX)
+ASSIGN_PERSON_KEYS_WITHOUT_ALIASES = assign_person_keys("", NEW_IDS_BY_INDEX)
 
 ALIAS_MOVES = (
     "DROP TABLE IF EXISTS alias_moves",
