@@ -10,25 +10,20 @@ are looked up in one query, the new ids' keys are given here exactly as
 ``ASSIGN_PERSON_KEYS`` gives them, and the rows go in with their key, by plain inserts
 (24 ms for the same commit; 11 instead of 24 for 100 messages).
 
-Any other commit (an id that may be stored, an id twice in the commit, an alias) returns None
-and takes the staging path, which handles every case.
+:class:`~leadgate.store.duckdb_store.DuckDBStore` decides: any other commit (an id that may be
+stored, an id twice in the commit, an alias) takes the staging path, which handles every case.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from leadgate.store.base import BatchResult, quoted
+from leadgate.store.base import BatchResult, Store, quoted
 from leadgate.store.schema import FACT_IDS, FACT_TABLES
-
-if TYPE_CHECKING:
-    from leadgate.store.duckdb_store import DuckDBStore
 
 # The column of each fact table that holds its rows' lead key.
 KEY_COLUMNS = {"events": "lead_key", "traits": "entity_key", "identities": "entity_key"}
@@ -45,17 +40,11 @@ _PERSON_KEYS_TYPE = pa.schema(
 Person = tuple[str, str]  # (id_kind, id_value), as in person_keys
 
 
-def commit_new_facts(
-    store: DuckDBStore, tables: Mapping[str, pa.Table], kind: str, source: str, rows_read: int, started_at: dt.datetime
-) -> BatchResult | None:
-    """Commit ``tables`` (fact table -> staged rows) as one batch when every fact in them is new
-    and none is an alias; None, with nothing done, otherwise (see the module docstring)."""
-    known = store._known_ids
-    if known is None or _has_alias(tables) or not tables:
-        return None
-    hashes = _id_hashes(store, tables)
-    if known.add_and_check(hashes) or len(np.unique(hashes)) < len(hashes):
-        return None  # an id may be stored, or comes twice: the staging path keeps its first copy
+def insert_new_facts(
+    store: Store, tables: Mapping[str, pa.Table], kind: str, source: str, rows_read: int, started_at: dt.datetime
+) -> BatchResult:
+    """Commit ``tables`` (fact table -> staged rows) as one batch, their facts known to be new,
+    none twice and none an alias (the caller checked: see the module docstring)."""
     with store.transaction():
         batch_id = store._next_id("imports", "batch_id")
         keys = _person_keys(store, _people_named(tables))
@@ -67,18 +56,17 @@ def commit_new_facts(
     return BatchResult(batch_id, rows_read, added["events"], added["traits"], added["identities"], 0)
 
 
-def _has_alias(tables: Mapping[str, pa.Table]) -> bool:
+def has_alias(tables: Mapping[str, pa.Table]) -> bool:
     identities = tables.get("identities")
     return identities is not None and bool(pc.any(pc.equal(identities["kind"], "alias")).as_py())
 
 
-def _id_hashes(store: DuckDBStore, tables: Mapping[str, pa.Table]) -> np.ndarray:
-    """DuckDB's hash of every fact id of ``tables``, as :class:`KnownIds` keeps them."""
+def fact_ids(tables: Mapping[str, pa.Table]) -> pa.Table:
+    """Every fact id of ``tables``, in one column (``fact_id``)."""
     ids = pa.chunked_array(
         [chunk for table, rows in tables.items() for chunk in rows[FACT_IDS[table]].chunks], pa.string()
     )
-    with store.registered("direct_fact_ids", pa.table({"fact_id": ids})):
-        return store._id_hashes("SELECT hash(fact_id) AS id_hash FROM direct_fact_ids")
+    return pa.table({"fact_id": ids})
 
 
 def _people_named(tables: Mapping[str, pa.Table]) -> set[Person]:
@@ -102,7 +90,7 @@ def _people_named(tables: Mapping[str, pa.Table]) -> set[Person]:
     return named
 
 
-def _person_keys(store: DuckDBStore, named: set[Person]) -> dict[Person, int]:
+def _person_keys(store: Store, named: set[Person]) -> dict[Person, int]:
     """The lead key of every person named; those without one are given the next keys, users
     before anonymous visitors and each in id order, as ``ASSIGN_PERSON_KEYS`` numbers them."""
     people = pa.Table.from_pylist([{"id_kind": kind, "id_value": value} for kind, value in named], schema=_PEOPLE_TYPE)
@@ -134,7 +122,7 @@ def _with_keys(table: str, rows: pa.Table, keys: Mapping[Person, int]) -> pa.Tab
     return rows.append_column(KEY_COLUMNS[table], pa.array(found, pa.int64()))
 
 
-def _insert(store: DuckDBStore, table: str, rows: pa.Table, batch_id: int) -> int:
+def _insert(store: Store, table: str, rows: pa.Table, batch_id: int) -> int:
     columns = list(FACT_TABLES[table])
     selected = ", ".join("?" if column == "batch_id" else column for column in columns)
     with store.registered(f"direct_{table}", rows):

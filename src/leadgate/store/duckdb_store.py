@@ -19,12 +19,12 @@ from typing import Any, cast
 import duckdb
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 import pyarrow as pa
 
 from leadgate.errors import InputError, SettingError, StoreError
-from leadgate.store import sql_duckdb
+from leadgate.store import duckdb_direct, sql_duckdb
 from leadgate.store.base import STAGED_COLUMNS, BatchResult, Store, identifier, quoted
-from leadgate.store.duckdb_direct import commit_new_facts
 from leadgate.store.known_ids import Hashes, KnownIds
 
 __all__ = ["STAGED_COLUMNS", "BatchResult", "DuckDBStore", "duckdb_property_text"]
@@ -155,8 +155,18 @@ class DuckDBStore(Store):
     ) -> BatchResult:
         """New facts without an alias go straight in (:mod:`leadgate.store.duckdb_direct`);
         any other rows are staged and committed as an import batch."""
-        direct = commit_new_facts(self, tables, kind, source, rows_read, started_at)
-        return direct if direct is not None else super().commit_tables(tables, kind, source, rows_read, started_at)
+        if self._all_new(tables) and not duckdb_direct.has_alias(tables):
+            return duckdb_direct.insert_new_facts(self, tables, kind, source, rows_read, started_at)
+        return super().commit_tables(tables, kind, source, rows_read, started_at)
+
+    def _all_new(self, tables: Mapping[str, pa.Table]) -> bool:
+        """Whether the remembered ids' hashes prove every fact of ``tables`` new, and none comes
+        twice (the staging path keeps a fact's first copy). The hashes are remembered either way."""
+        if self._known_ids is None or not tables:
+            return False
+        with self.registered("direct_fact_ids", duckdb_direct.fact_ids(tables)):
+            hashes = self._id_hashes("SELECT hash(fact_id) AS id_hash FROM direct_fact_ids")
+        return not self._known_ids.add_and_check(hashes) and len(np.unique(hashes)) == len(hashes)
 
     def _fact_inserts(self) -> Sequence[str]:
         known = _KNOWN_IDS.get(self._file_key) if _KNOWN_IDS else None
