@@ -155,7 +155,7 @@ class DuckDBStore(Store):
     ) -> BatchResult:
         """New facts without an alias go straight in (:mod:`leadgate.store.duckdb_direct`);
         any other rows are staged and committed as an import batch."""
-        if self._all_new(tables) and not duckdb_direct.has_alias(tables):
+        if not duckdb_direct.has_alias(tables) and self._all_new(tables):
             return duckdb_direct.insert_new_facts(self, tables, kind, source, rows_read, started_at)
         return super().commit_tables(tables, kind, source, rows_read, started_at)
 

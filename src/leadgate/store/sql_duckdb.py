@@ -23,8 +23,8 @@ ALIAS_VISITORS = f"""
         WHERE kind = 'alias' AND from_id NOT IN ({_KNOWN_USERS})"""
 
 
-# The named ids without a key yet. DuckDB anti-joins them by hashing the few named ids and
-# scanning the keys once; PostgreSQL has its own way (sql_postgres.NEW_IDS_BY_INDEX).
+# The named ids without a key yet, anti-joined with the stored ones (PostgreSQL looks them up
+# one by one instead: sql_postgres.NEW_IDS_BY_INDEX).
 NEW_IDS = """
     SELECT n.id_kind, n.id_value FROM named n
     WHERE NOT EXISTS (
