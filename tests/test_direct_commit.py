@@ -17,6 +17,7 @@ import pytest
 
 from leadgate.api.ingest import message_fact_rows
 from leadgate.ingest.staging import staged_tables
+from leadgate.service.intake import Intake
 from leadgate.store import duckdb_direct
 from leadgate.store.duckdb_store import DuckDBStore
 
@@ -122,3 +123,24 @@ def test_a_commit_that_fails_on_the_direct_way_stores_nothing(stores: Any, monke
     with pytest.raises(RuntimeError, match="disk is full"):
         commit(direct, random_messages(random.Random(6), 20, "second", aliases=False), 21)
     assert {table: contents(direct, table) for table in TABLES} == before
+
+
+def test_the_server_s_intake_takes_the_direct_way_for_new_messages_and_stages_a_retry(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    store = DuckDBStore(tmp_path / "leadgate.duckdb")
+    ways: list[str] = []
+    insert_new_facts, stage = duckdb_direct.insert_new_facts, DuckDBStore._append_to_stage
+    monkeypatch.setattr(duckdb_direct, "insert_new_facts", lambda *a: ways.append("direct") or insert_new_facts(*a))
+    monkeypatch.setattr(DuckDBStore, "_append_to_stage", lambda *a: ways.append("staged") or stage(*a))
+    messages = random_messages(random.Random(9), 30, "m", aliases=False)
+    intake = Intake(store)
+    intake.start()  # it remembers the stored ids' hashes, as in the server
+    try:
+        for _ in range(2):  # the second time, a client's retry of the same messages
+            rows = message_fact_rows(messages, None, None, RECEIVED)
+            intake.submit(intake.tables_of(rows), len(messages)).result(timeout=30)
+    finally:
+        intake.stop()
+        store.close()
+    assert ways[0] == "direct" and set(ways[1:]) == {"staged"}, ways
