@@ -2,8 +2,10 @@
 
 The intake's groups of new facts go straight in (``leadgate.store.duckdb_direct``); any other
 group (an id that may be stored already, an id twice, an alias) is staged as an import batch.
-Each test sends the same requests to a store that takes the direct way when it can and to one
-that always stages, and compares every fact table and ``person_keys`` row by row.
+The first test sends the same requests to a store that takes the direct way when it can and to
+one that always stages, and compares every fact table, ``person_keys`` and ``imports`` row by
+row; the others check that a failed direct commit stores nothing and that the server's intake
+takes the direct way.
 """
 
 from __future__ import annotations
