@@ -93,7 +93,7 @@ def _people_named(tables: Mapping[str, pa.Table]) -> set[Person]:
 def _person_keys(store: Store, named: set[Person]) -> dict[Person, int]:
     """The lead key of every person named; those without one are given the next keys, users
     before anonymous visitors and each in id order, as ``ASSIGN_PERSON_KEYS`` numbers them."""
-    people = pa.Table.from_pylist([{"id_kind": kind, "id_value": value} for kind, value in named], schema=_PEOPLE_TYPE)
+    people = pa.table([[kind for kind, _ in named], [value for _, value in named]], schema=_PEOPLE_TYPE)
     with store.registered("direct_people", people):
         keys: dict[Person, int] = {(kind, value): key for kind, value, key in store._run(_KEYS_OF_PEOPLE)}
     new = sorted((person for person in named if person not in keys), key=lambda p: (p[0] != "user", p[1]))
@@ -111,7 +111,7 @@ def _with_keys(table: str, rows: pa.Table, keys: Mapping[Person, int]) -> pa.Tab
     if table == "events":
         people = zip(rows["user_id"].to_pylist(), rows["anonymous_id"].to_pylist(), strict=True)
         found = [
-            keys[("user", user)] if user is not None else keys.get(("anonymous", anonymous)) if anonymous else None
+            keys[("user", user)] if user is not None else keys.get(("anonymous", anonymous))
             for user, anonymous in people
         ]
     elif table == "traits":

@@ -165,7 +165,7 @@ class DuckDBStore(Store):
         if self._known_ids is None or not tables:
             return False
         with self.registered("direct_fact_ids", duckdb_direct.fact_ids(tables)):
-            hashes = self._id_hashes("SELECT hash(fact_id) AS id_hash FROM direct_fact_ids")
+            hashes = self._id_hashes(sql_duckdb.DIRECT_FACT_ID_HASHES)
         return not self._known_ids.add_and_check(hashes) and len(np.unique(hashes)) == len(hashes)
 
     def _fact_inserts(self) -> Sequence[str]:
