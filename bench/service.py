@@ -16,7 +16,7 @@ explains the lead's score, which costs up to a second a call, under the lock the
 The probe also receives the example playbook's webhook (``stage becomes sal_pending``, signed
 with a secret the bench sets) on a local port: the event-to-notification latency, from the
 demo request's send to the webhook's arrival, the issue's target. The server's resident memory is
-sampled every second, and the server's own durations of its last 1,000 commits and cycles
+sampled every second, and the server's own durations of its last 1,000 commits, cycles and checkpoints
 are read from ``GET /v1/health`` at the end. Then the server stops and the stored events are
 counted against the acknowledged ones (a figure of work that was not done would be worthless).
 With ``--json``, the notification latencies are also listed in the order the probes were sent
@@ -224,7 +224,8 @@ def run_bench(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         server.wait(timeout=120)
     stored = stored_events(root)
     results = summarise(args, clients, probe, samples, peak, stored, has_lead_route, (load_before, load_after))
-    results["server"] = {key: health[key] for key in ("commits", "cycles", "commit_ms", "cycle_ms")}
+    kept = ("commits", "cycles", "checkpoints", "commit_ms", "cycle_ms", "checkpoint_ms")
+    results["server"] = {key: health[key] for key in kept}
     results["cpu_seconds"] = {
         "server": server_cpu,
         "clients": sum(client["cpu_seconds"] for client in clients),
@@ -234,7 +235,7 @@ def run_bench(args: argparse.Namespace, root: Path) -> dict[str, Any]:
 
 
 def _durations(summary: dict[str, float] | None) -> str:
-    """The server's own figures for its recent commits or cycles (one process's, with several)."""
+    """The server's own figures for its recent commits, cycles or checkpoints (one process's, with several)."""
     if summary is None:
         return "none"
     return f"p50 {summary['p50_ms']:.0f} ms  p99 {summary['p99_ms']:.0f} ms  max {summary['max_ms']:.0f} ms"
@@ -329,8 +330,9 @@ def table(results: dict[str, Any]) -> str:
         f"messages per second     {results['messages_per_second']:,.0f} (sustained over the run; Segment calls "
         f"every message an event)",
         f"server                  {server['commits']:,} commits ({results['messages'] / max(server['commits'], 1):,.0f} "
-        f"messages each on average), {server['cycles']:,} qualification cycles",
+        f"messages each on average), {server['cycles']:,} qualification cycles, {server['checkpoints']:,} checkpoints",
         f"commit, cycle (last 1k) {_durations(server['commit_ms'])}; {_durations(server['cycle_ms'])}",
+        f"checkpoint (last 1k)    {_durations(server['checkpoint_ms'])}",
         f"CPU over the run        server {cpu['server']:.1f} s ({cpu['server'] / settings['duration']:.2f} of a core), "
         f"clients {cpu['clients']:.1f} s, probe {cpu['probe']:.1f} s; "
         f"{1e6 * cpu['server'] / max(results['messages'], 1):.0f} µs of server CPU a message",

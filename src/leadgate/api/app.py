@@ -46,9 +46,11 @@ class Health(BaseModel):
     status: str
     cycles: int
     commits: int
+    checkpoints: int  # of the database by the server's own thread (DuckDB; 0 on PostgreSQL)
     last_cycle_error: str | None = None
     cycle_ms: Durations | None = None  # qualification cycles, their notifications collected (null: none yet)
     commit_ms: Durations | None = None  # commits of ingested messages (null: none yet)
+    checkpoint_ms: Durations | None = None  # checkpoints (null: none yet)
 
 
 def _durations(recent: RecentDurations) -> Durations | None:
@@ -58,15 +60,17 @@ def _durations(recent: RecentDurations) -> Durations | None:
 
 @service.get("/v1/health", response_model=Health, summary="Is the service up (no key needed)")
 def health(request: Request) -> Health:
-    """Whether the service runs, how many cycles and commits it made, and how long the recent ones took."""
+    """Whether the service runs, how many cycles, commits and checkpoints it made, and how long the recent ones took."""
     current = runtime_of(request)
     return Health(
         status="ok",
         cycles=current.worker.cycles,
         commits=current.intake.commits,
+        checkpoints=current.checkpointer.checkpoints,
         last_cycle_error=current.worker.last_error,
         cycle_ms=_durations(current.worker.durations),
         commit_ms=_durations(current.intake.durations),
+        checkpoint_ms=_durations(current.checkpointer.durations),
     )
 
 

@@ -1,10 +1,11 @@
-"""What a running server holds: the workspace, its two connections, the intake and the worker.
+"""What a running server holds: the workspace, its connections, the intake, the worker and the checkpointer.
 
 DuckDB takes one writer process, and a process may hold several connections to it; the
 server keeps two. The intake's connection only appends facts (so ingestion never waits for a
 cycle), and the lifecycle connection serves everything else: the worker's cycles, decisions,
 reads, keys, the outbox. Calls on the lifecycle connection take :attr:`Runtime.lock` (a
-connection serves one thread at a time, and a decision must see the state it changes).
+connection serves one thread at a time, and a decision must see the state it changes). On
+DuckDB a third connection checkpoints the database (see :mod:`leadgate.service.checkpoints`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from leadgate.errors import NotAuthenticated
 from leadgate.playbook.compiled import Playbook
+from leadgate.service.checkpoints import Checkpointer
 from leadgate.service.cycle import CycleReport, run_cycle
 from leadgate.service.delivery import workspace_delivery_settings
 from leadgate.service.intake import Intake
@@ -69,8 +71,10 @@ class Runtime:
         self._principals: dict[str, tuple[Principal, float]] = {}  # key hash -> (who, when it was read)
         self.outbox = Outbox(delivery, self.locked, self.playbook)
         self.after_cycle.append(self.outbox.collect)
+        self.checkpointer = Checkpointer(lambda: self.workspace.open_store(migrate=False))
 
     def start(self) -> None:
+        self.checkpointer.start()  # first: from here on, no commit checkpoints
         self.intake.start()
         self.worker.start()
         self.worker.wake()  # catch up with what arrived while the server was down
@@ -80,6 +84,7 @@ class Runtime:
         self.intake.stop()
         self.worker.stop()
         self.outbox.stop()
+        self.checkpointer.stop()
         self.facts_store.close()
         self.store.close()
 

@@ -339,6 +339,18 @@ class Store(ABC):
         Nothing by default (PostgreSQL looks each id up in a unique index)."""
         return None
 
+    def take_over_checkpoints(self) -> bool:
+        """For a process whose commits must not wait for the database's upkeep (the server):
+        commits stop checkpointing the database on their own, and :meth:`checkpoint_if_due`,
+        called from a thread of the caller's, does it instead. False when the engine has
+        nothing to take over (PostgreSQL checkpoints in its own processes)."""
+        return False
+
+    def checkpoint_if_due(self) -> bool:
+        """Checkpoint the database if its log has grown enough since the last checkpoint
+        (see :meth:`take_over_checkpoints`); whether it did."""
+        return False
+
     def _fact_inserts(self) -> Sequence[str]:
         """Inside the commit: the statement adding each fact table's staged rows (in
         STAGED_COLUMNS order), only the ids not stored yet."""
