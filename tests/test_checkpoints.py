@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from leadgate.errors import StoreError
+from leadgate.service import checkpoints
 from leadgate.service.checkpoints import Checkpointer
 from leadgate.store import duckdb_store
 from leadgate.store.duckdb_store import CHECKPOINT_LOG_BYTES, DuckDBStore
 from leadgate.store.postgres_store import PostgresStore
-from tests.service_fixtures import serving
+from tests.service_fixtures import serving, wait_until
 
 DUCKDB_OWN_THRESHOLD = 16 * 1024**2  # DuckDB's checkpoint_threshold by default
 ROWS_PER_COMMIT = 2_000  # fewer rows than DuckDB writes straight to the file: they go through the log
@@ -104,6 +106,28 @@ def test_the_checkpointer_checkpoints_while_commits_go_on(database: Path, monkey
     assert commits * ROWS_PER_COMMIT * len(TEXT) >= 3 * 4 * 1024**2  # each checkpoint had its 4 MiB of log
     writer.close()
     assert stored_filler(database) == commits * ROWS_PER_COMMIT
+
+
+class RefusingStore(DuckDBStore):
+    """A store whose every checkpoint is held up (as by a transaction in the way)."""
+
+    def checkpoint_if_due(self) -> bool:
+        raise StoreError("TransactionException: cannot checkpoint now")
+
+
+def test_checkpoints_put_off_turn_after_turn_are_logged_and_the_thread_goes_on(
+    database: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(checkpoints, "WARN_AFTER_TURNS", 3)
+    checkpointer = Checkpointer(lambda: RefusingStore(database, migrate=False), every_seconds=0.01)
+    with caplog.at_level("WARNING", logger="leadgate.checkpoints"):
+        checkpointer.start()
+        try:
+            wait_until(lambda: "no checkpoint for 6 turns in a row" in caplog.text, 10, "a second warning")
+        finally:
+            checkpointer.stop()
+    assert "no checkpoint for 3 turns in a row: TransactionException" in caplog.text
+    assert checkpointer.checkpoints == 0
 
 
 def test_a_server_on_duckdb_takes_its_checkpoints_over(tmp_path: Path) -> None:

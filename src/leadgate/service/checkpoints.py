@@ -27,6 +27,7 @@ from leadgate.store.base import Store
 log = logging.getLogger("leadgate.checkpoints")
 
 CHECK_EVERY_SECONDS = 0.25  # the log grows ~11 MB a second at 17,000 messages a second
+WARN_AFTER_TURNS = 40  # checkpoints put off this many turns in a row (10 s) are logged
 
 
 class Checkpointer:
@@ -38,7 +39,7 @@ class Checkpointer:
         self._thread = threading.Thread(target=self._loop, name="leadgate-checkpoints", daemon=True)
         self.checkpoints = 0
         self.durations = RecentDurations()  # of the checkpoints made
-        self.last_error: str | None = None  # of the last turn that could not checkpoint
+        self._put_off = 0  # turns in a row that could not checkpoint
 
     def start(self) -> None:
         store = self._open_store()
@@ -62,10 +63,11 @@ class Checkpointer:
             try:
                 done = self._store.checkpoint_if_due()
             except StoreError as exc:  # another transaction in the way: the next turn tries again
-                self.last_error = str(exc)
-                log.debug("checkpoint put off: %s", exc)
+                self._put_off += 1
+                if self._put_off % WARN_AFTER_TURNS == 0:  # not a passing conflict
+                    log.warning("no checkpoint for %d turns in a row: %s", self._put_off, exc)
                 continue
+            self._put_off = 0
             if done:
                 self.checkpoints += 1
                 self.durations.add(time.perf_counter() - started)
-                self.last_error = None

@@ -47,8 +47,9 @@ DEFAULT_HASH_BITS = 12
 # passes 16 MiB: in the server, a commit every ~1.5 s at 17,000 messages a second took 60-520 ms
 # more, and so did every request waiting for it. A server checkpoints on a thread of its own
 # instead (take_over_checkpoints), while commits go on, and at 64 MiB: a checkpoint still holds
-# up the commit that comes while it writes the events (100-550 ms whatever the size), so fewer of
-# them hold up fewer requests. Commits keep a far larger threshold, in case that thread falls behind.
+# up the commit that comes while it writes the events, and a quarter as many checkpoints, each
+# about 2.5 times as long, hold up fewer requests. Commits keep a far larger threshold, in case
+# that thread falls behind.
 CHECKPOINT_LOG_BYTES = 64 * 1024**2
 BACKSTOP_CHECKPOINT = "1GB"
 
