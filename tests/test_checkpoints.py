@@ -22,17 +22,12 @@ ROWS_PER_COMMIT = 2_000  # fewer rows than DuckDB writes straight to the file: t
 TEXT = "x" * 2_000  # a commit logs about 4 MB
 
 
-def log_bytes(path: Path) -> int:
-    log = Path(f"{path}.wal")
-    return log.stat().st_size if log.exists() else 0
-
-
 def commit_filler(store: DuckDBStore) -> None:
     """One commit of ROWS_PER_COMMIT rows to a scratch table, as the intake's commits go through the log."""
     store.con.execute(f"INSERT INTO filler SELECT '{TEXT}' || i FROM range({ROWS_PER_COMMIT}) AS r(i)")
 
 
-def fill_log(store: DuckDBStore, path: Path, past: int) -> int:
+def fill_log(store: DuckDBStore, past: int) -> int:
     """Commit until the log would hold more than ``past`` bytes; how many commits (the log
     itself is shorter if a commit checkpointed meanwhile)."""
     commits = 0
@@ -60,8 +55,8 @@ def database(tmp_path: Path) -> Path:
 
 def test_without_a_taker_the_commit_that_passes_duckdbs_size_checkpoints(database: Path) -> None:
     writer = DuckDBStore(database)
-    fill_log(writer, database, past=2 * DUCKDB_OWN_THRESHOLD)
-    assert log_bytes(database) < DUCKDB_OWN_THRESHOLD
+    fill_log(writer, past=2 * DUCKDB_OWN_THRESHOLD)
+    assert writer.log_bytes() < DUCKDB_OWN_THRESHOLD
     writer.close()
 
 
@@ -70,13 +65,13 @@ def test_a_store_that_took_checkpoints_over_makes_them_past_its_size_and_loses_n
     writer = DuckDBStore(database, migrate=False)  # the intake's connection, opened before the take-over
     assert keeper.take_over_checkpoints()
     assert not keeper.checkpoint_if_due()  # an empty log: nothing due
-    commits = fill_log(writer, database, past=DUCKDB_OWN_THRESHOLD * 3 // 2)
-    assert DUCKDB_OWN_THRESHOLD < log_bytes(database) < CHECKPOINT_LOG_BYTES  # no commit checkpointed
+    commits = fill_log(writer, past=DUCKDB_OWN_THRESHOLD * 3 // 2)
+    assert DUCKDB_OWN_THRESHOLD < keeper.log_bytes() < CHECKPOINT_LOG_BYTES  # no commit checkpointed
     assert not keeper.checkpoint_if_due()  # not due below the keeper's own size
-    commits += fill_log(writer, database, past=CHECKPOINT_LOG_BYTES - log_bytes(database))
-    assert log_bytes(database) >= CHECKPOINT_LOG_BYTES
+    commits += fill_log(writer, past=CHECKPOINT_LOG_BYTES - keeper.log_bytes())
+    assert keeper.log_bytes() >= CHECKPOINT_LOG_BYTES
     assert keeper.checkpoint_if_due()
-    assert log_bytes(database) < DUCKDB_OWN_THRESHOLD / 16
+    assert keeper.log_bytes() < DUCKDB_OWN_THRESHOLD / 16
     assert not keeper.checkpoint_if_due()
     writer.close()
     keeper.close()

@@ -147,11 +147,17 @@ class DuckDBStore(Store):
         return True
 
     def checkpoint_if_due(self) -> bool:
+        if self.log_bytes() < CHECKPOINT_LOG_BYTES:
+            return False
+        self._run("CHECKPOINT")  # appends and other transactions go on meanwhile
+        return True
+
+    def log_bytes(self) -> int:
+        """The size of the database's log: what commits wrote since the last checkpoint."""
+        log = Path(f"{self.path}.wal")
         with suppress(FileNotFoundError):
-            if Path(f"{self.path}.wal").stat().st_size >= CHECKPOINT_LOG_BYTES:
-                self._run("CHECKPOINT")  # appends and other transactions go on meanwhile
-                return True
-        return False
+            return log.stat().st_size
+        return 0
 
     def remember_fact_ids(self) -> None:
         """Keep the hash of every stored fact id in memory (:class:`KnownIds`: 8 bytes a fact),
