@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import duckdb
 import pyarrow as pa
 import pytest
 
@@ -16,6 +19,20 @@ def test_parameters_are_a_table_for_the_block_only(store: Store) -> None:
         assert store._run("SELECT sum(lead_key) FROM wanted_now") == [(8,)]
     with pytest.raises(StoreError):
         store._run("SELECT * FROM wanted_now")
+
+
+def test_duckdb_reads_in_memory_rows_in_the_statement_given_them_and_nowhere_else(tmp_path: Path) -> None:
+    store = DuckDBStore(tmp_path / "rows.duckdb")
+    try:
+        arrow_rows = pa.table({"n": pa.array([1, 2, 3], pa.int64())})  # a caller's variable of the same name
+        assert len(arrow_rows) == 3
+        assert store._run_reading("SELECT sum(n) FROM arrow_rows", pa.table({"n": pa.array([5], pa.int64())})) == [(5,)]
+        with pytest.raises(StoreError, match="arrow_rows does not exist"):  # not the caller's variable
+            store._run("SELECT sum(n) FROM arrow_rows")
+        with pytest.raises(duckdb.CatalogException, match="arrow_rows does not exist"):  # nor Ibis's queries
+            store.backend.sql("SELECT sum(n) AS total FROM arrow_rows").to_pyarrow()
+    finally:
+        store.close()
 
 
 def test_a_scratch_table_holds_its_rows_for_the_block_only_and_never_reaches_a_duckdb_file(store: Store) -> None:

@@ -18,19 +18,23 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from leadgate.store.base import BatchResult, Store, quoted
+from leadgate.store.base import BatchResult, quoted
 from leadgate.store.schema import FACT_IDS, FACT_TABLES
+
+if TYPE_CHECKING:
+    from leadgate.store.duckdb_store import DuckDBStore
 
 # The column of each fact table that holds its rows' lead key.
 KEY_COLUMNS = {"events": "lead_key", "traits": "entity_key", "identities": "entity_key"}
 
 _KEYS_OF_PEOPLE = """
     SELECT p.id_kind, p.id_value, p.lead_key FROM person_keys p
-    SEMI JOIN direct_people n ON p.id_kind = n.id_kind AND p.id_value = n.id_value
+    SEMI JOIN arrow_rows n ON p.id_kind = n.id_kind AND p.id_value = n.id_value
 """
 _PEOPLE_TYPE = pa.schema([("id_kind", pa.string()), ("id_value", pa.string())])
 _PERSON_KEYS_TYPE = pa.schema(
@@ -41,7 +45,7 @@ Person = tuple[str, str]  # (id_kind, id_value), as in person_keys
 
 
 def insert_new_facts(
-    store: Store, tables: Mapping[str, pa.Table], kind: str, source: str, rows_read: int, started_at: dt.datetime
+    store: DuckDBStore, tables: Mapping[str, pa.Table], kind: str, source: str, rows_read: int, started_at: dt.datetime
 ) -> BatchResult:
     """Commit ``tables`` (fact table -> staged rows) as one batch, their facts known to be new,
     none twice and none an alias (the caller checked: see the module docstring)."""
@@ -90,12 +94,11 @@ def _people_named(tables: Mapping[str, pa.Table]) -> set[Person]:
     return named
 
 
-def _person_keys(store: Store, named: set[Person]) -> dict[Person, int]:
+def _person_keys(store: DuckDBStore, named: set[Person]) -> dict[Person, int]:
     """The lead key of every person named; those without one are given the next keys, users
     before anonymous visitors and each in id order, as ``ASSIGN_PERSON_KEYS`` numbers them."""
     people = pa.table([[kind for kind, _ in named], [value for _, value in named]], schema=_PEOPLE_TYPE)
-    with store.registered("direct_people", people):
-        keys: dict[Person, int] = {(kind, value): key for kind, value, key in store._run(_KEYS_OF_PEOPLE)}
+    keys: dict[Person, int] = {(kind, value): key for kind, value, key in store._run_reading(_KEYS_OF_PEOPLE, people)}
     new = sorted((person for person in named if person not in keys), key=lambda p: (p[0] != "user", p[1]))
     if new:
         top = int(store._run("SELECT coalesce(max(first_key), 0) FROM person_keys")[0][0])
@@ -122,9 +125,8 @@ def _with_keys(table: str, rows: pa.Table, keys: Mapping[Person, int]) -> pa.Tab
     return rows.append_column(KEY_COLUMNS[table], pa.array(found, pa.int64()))
 
 
-def _insert(store: Store, table: str, rows: pa.Table, batch_id: int) -> int:
+def _insert(store: DuckDBStore, table: str, rows: pa.Table, batch_id: int) -> int:
     columns = list(FACT_TABLES[table])
     selected = ", ".join("?" if column == "batch_id" else column for column in columns)
-    with store.registered(f"direct_{table}", rows):
-        store._run(f"INSERT INTO {table} ({quoted(columns)}) SELECT {selected} FROM direct_{table}", [batch_id])
+    store._run_reading(f"INSERT INTO {table} ({quoted(columns)}) SELECT {selected} FROM arrow_rows", rows, [batch_id])
     return rows.num_rows

@@ -149,8 +149,8 @@ STAGED_FACT_ID_HASHES = """
     UNION ALL SELECT hash(fact_id) FROM stage_identities
 """
 STORED_FACT_ID_HASHES = STAGED_FACT_ID_HASHES.replace("stage_", "")
-# The same of the fact ids of a commit that skips staging (duckdb_direct.fact_ids, registered).
-DIRECT_FACT_ID_HASHES = "SELECT hash(fact_id) AS id_hash FROM direct_fact_ids"
+# The same of the fact ids of a commit that skips staging (duckdb_direct.fact_ids, read as arrow_rows).
+DIRECT_FACT_ID_HASHES = "SELECT hash(fact_id) AS id_hash FROM arrow_rows"
 
 ERASE_PERSON = (
     "DELETE FROM traits WHERE entity_type = 'lead' AND entity_key = $lead_key",
