@@ -108,6 +108,11 @@ class Store(ABC):
     def registered(self, name: str, rows: pa.Table) -> AbstractContextManager[None]:
         """In-memory rows visible to SQL as ``name`` for the duration of the block."""
 
+    def _run_reading(self, statement: str, arrow_rows: pa.Table, parameters: Any = None) -> list[tuple[Any, ...]]:
+        """Run one statement that reads in-memory rows under the name ``arrow_rows``."""
+        with self.registered("arrow_rows", arrow_rows):
+            return self._run(statement, parameters)
+
     def few_leads(self) -> AbstractContextManager[None]:
         """Queries in the block read a handful of leads among many (a lead page): plan them so
         (see :meth:`DuckDBStore.few_leads`)."""

@@ -18,16 +18,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from leadgate.store.base import BatchResult, quoted
+from leadgate.store.base import BatchResult, Store, quoted
 from leadgate.store.schema import FACT_IDS, FACT_TABLES
-
-if TYPE_CHECKING:
-    from leadgate.store.duckdb_store import DuckDBStore
 
 # The column of each fact table that holds its rows' lead key.
 KEY_COLUMNS = {"events": "lead_key", "traits": "entity_key", "identities": "entity_key"}
@@ -45,7 +41,7 @@ Person = tuple[str, str]  # (id_kind, id_value), as in person_keys
 
 
 def insert_new_facts(
-    store: DuckDBStore, tables: Mapping[str, pa.Table], kind: str, source: str, rows_read: int, started_at: dt.datetime
+    store: Store, tables: Mapping[str, pa.Table], kind: str, source: str, rows_read: int, started_at: dt.datetime
 ) -> BatchResult:
     """Commit ``tables`` (fact table -> staged rows) as one batch, their facts known to be new,
     none twice and none an alias (the caller checked: see the module docstring)."""
@@ -94,7 +90,7 @@ def _people_named(tables: Mapping[str, pa.Table]) -> set[Person]:
     return named
 
 
-def _person_keys(store: DuckDBStore, named: set[Person]) -> dict[Person, int]:
+def _person_keys(store: Store, named: set[Person]) -> dict[Person, int]:
     """The lead key of every person named; those without one are given the next keys, users
     before anonymous visitors and each in id order, as ``ASSIGN_PERSON_KEYS`` numbers them."""
     people = pa.table([[kind for kind, _ in named], [value for _, value in named]], schema=_PEOPLE_TYPE)
@@ -125,7 +121,7 @@ def _with_keys(table: str, rows: pa.Table, keys: Mapping[Person, int]) -> pa.Tab
     return rows.append_column(KEY_COLUMNS[table], pa.array(found, pa.int64()))
 
 
-def _insert(store: DuckDBStore, table: str, rows: pa.Table, batch_id: int) -> int:
+def _insert(store: Store, table: str, rows: pa.Table, batch_id: int) -> int:
     columns = list(FACT_TABLES[table])
     selected = ", ".join("?" if column == "batch_id" else column for column in columns)
     store._run_reading(f"INSERT INTO {table} ({quoted(columns)}) SELECT {selected} FROM arrow_rows", rows, [batch_id])

@@ -33,7 +33,7 @@ _NOTIFYING_FACTS = (TransitionFact, AssignmentFact, BreachFact)  # decisions not
 # rule, an assignment or a breach when a rule listens to them, recent enough.
 _LEADS_TO_NOTIFY = """
 SELECT lead_key FROM transitions
- WHERE seq > $since AND seq <= $top AND "at" >= $not_before AND target IN (SELECT stage FROM notify_stages)
+ WHERE seq > $since AND seq <= $top AND "at" >= $not_before AND target IN (SELECT stage FROM arrow_rows)
 UNION SELECT lead_key FROM assignments WHERE $assigned AND seq > $since AND seq <= $top AND "at" >= $not_before
 UNION SELECT lead_key FROM sla_breaches WHERE $breached AND seq > $since AND seq <= $top AND "at" >= $not_before
 """
@@ -121,8 +121,8 @@ class OutboxStore:
             "breached": breached,
             "not_before": not_before,
         }
-        with self.store.registered("notify_stages", pa.table({"stage": pa.array(list(stages), pa.string())})):
-            keys = [row[0] for row in self.store._run(_LEADS_TO_NOTIFY, parameters)]
+        stage_rows = pa.table({"stage": pa.array(list(stages), pa.string())})
+        keys = [row[0] for row in self.store._run_reading(_LEADS_TO_NOTIFY, stage_rows, parameters)]
         found: dict[int, list[RecordedFact]] = {}
         if not keys:
             return found
@@ -146,11 +146,11 @@ class OutboxStore:
         keys = sorted(set(lead_keys))
         if not keys:
             return {}
-        with self.store.registered("notify_keys", pa.table({"lead_key": pa.array(keys, pa.int64())})):
-            rows = self.store._run(
-                "SELECT p.lead_key, p.id_value FROM person_keys p WHERE p.lead_key IN (SELECT lead_key FROM notify_keys) "
-                "AND p.id_kind = 'user' AND p.first_key = p.lead_key"
-            )
+        rows = self.store._run_reading(
+            "SELECT p.lead_key, p.id_value FROM person_keys p WHERE p.lead_key IN (SELECT lead_key FROM arrow_rows) "
+            "AND p.id_kind = 'user' AND p.first_key = p.lead_key",
+            pa.table({"lead_key": pa.array(keys, pa.int64())}),
+        )
         return {int(key): str(value) for key, value in rows}
 
     def add(self, notices: Sequence[Notice], now: dt.datetime) -> int:
@@ -163,11 +163,11 @@ class OutboxStore:
         schema = pa.schema([(name, ARROW_TYPES[kind]) for name, kind in columns.items()])
         data = pa.table({name: [row.get(name) for row in rows] for name in columns}, schema=schema)
         before = self.store.count("outbox")
-        with self.store.registered("new_notices", data):
-            self.store._run(
-                "INSERT INTO outbox SELECT * FROM new_notices n "
-                "WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.notification_id = n.notification_id)"
-            )
+        self.store._run_reading(
+            "INSERT INTO outbox SELECT * FROM arrow_rows n "
+            "WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.notification_id = n.notification_id)",
+            data,
+        )
         return self.store.count("outbox") - before
 
     # -- delivering ------------------------------------------------------------------------
@@ -230,15 +230,13 @@ class OutboxStore:
         """Dead notices back in the queue, due now, with every attempt again; returns how many."""
         if not notification_ids:
             return 0
-        with self.store.registered(
-            "retry_ids", pa.table({"notification_id": pa.array(list(notification_ids), pa.string())})
-        ):
-            rows = self.store._run(
-                """UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ?
-                   WHERE status = 'dead' AND notification_id IN (SELECT notification_id FROM retry_ids)
-                   RETURNING notification_id""",
-                [now],
-            )
+        rows = self.store._run_reading(
+            """UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ?
+               WHERE status = 'dead' AND notification_id IN (SELECT notification_id FROM arrow_rows)
+               RETURNING notification_id""",
+            pa.table({"notification_id": pa.array(list(notification_ids), pa.string())}),
+            [now],
+        )
         return len(rows)
 
     def dead_ids(self) -> list[str]:
