@@ -136,12 +136,12 @@ class DuckDBStore(Store):
     def _run_reading(self, statement: str, arrow_rows: pa.Table, parameters: Any = None) -> list[tuple[Any, ...]]:
         """Run one statement that reads in-memory rows under the name ``arrow_rows``.
 
-        A name the catalog does not know, DuckDB looks up among the local variables of the
-        function that runs the statement (its replacement scan), so the rows need no view
-        (:meth:`registered`, which the other engines' way goes through):
-        registering one and dropping it again cost 0.4 of the 0.95 ms of a 1,000-row insert,
-        and the intake's commits and the cycles' writes read rows this way several times each.
-        One table a statement; :meth:`registered` names several.
+        DuckDB looks a name its catalog lacks up among the local variables of the function
+        that runs the statement (its replacement scan), so here the rows need no view:
+        registering one and dropping it again (:meth:`registered`, the other engines' way)
+        cost 0.4 of the 0.95 ms of a 1,000-row insert, and the intake's commits and the
+        cycles' writes read rows several times each. One table a statement;
+        :meth:`registered` names several.
         """
         try:
             return self.con.execute(statement, parameters).fetchall()
