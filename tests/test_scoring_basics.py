@@ -12,6 +12,7 @@ import pytest
 from leadgate.errors import PlaybookInvalid
 from leadgate.playbook.loader import parse_playbook
 from leadgate.scoring.engine import score_leads
+from leadgate.scoring.events import EventPlan
 from leadgate.scoring.moment import year_span
 from leadgate.store.base import Store
 from tests.worlds import World, at
@@ -139,3 +140,42 @@ def test_year_span_is_the_utc_calendar_year_of_the_moment() -> None:
     assert year_span(dt.datetime(2027, 1, 1)) == (1_798_761_600, 1_830_297_600)
     # 00:30 on New Year's day in Paris is still 2026 in UTC
     assert year_span(dt.datetime(2027, 1, 1, 0, 30, tzinfo=ZoneInfo("Europe/Paris"))) == span_2026
+
+
+def test_a_text_several_rules_test_is_folded_once_and_each_rule_still_ignores_case(world: World) -> None:
+    playbook = parse_playbook(
+        """
+name: t
+version: 1
+timezone: Europe/Paris
+scoring:
+  engagement:
+    rules:
+      - {event: page_view, where: "properties.path startswith '/PRICING'", points: 10, decay: false}
+      - {event: page_view, where: "properties.path in ['/İstanbul', '/careers']", points: 1, decay: false}
+      - {event: page_view, where: "properties.path == '/ABOUT'", points: 100, decay: false}
+      - {event: whitepaper_downloaded, where: "properties.topic == 'Analytics'", points: 5, decay: false}
+      - {event: whitepaper_downloaded, where: "properties.topic endswith 'TICS' and properties.pages >= 10", points: 7, decay: false}
+stages:
+  mql: {when: "engagement >= 40"}
+  sal: {reject_reasons: {no_budget: {then: recycle, cool_off_days: 30}}}
+""",
+        "t.yaml",
+    )
+    # path and topic are each compared as text by two rules or more: one folded column each;
+    # pages only as a number.
+    plan = EventPlan(playbook, world.store.facts(), at("2026-11-20T00:00:00"))
+    assert plan.folded_columns == {"path": "folded_0", "topic": "folded_1"}
+    world.lead("alice")
+    world.did("alice", "page_view", "2026-11-10T08:00:00", path="/pricing/teams")  # rule 1: 10
+    world.did("alice", "page_view", "2026-11-10T08:01:00", path="/Pricing")  # rule 1: 10
+    world.did("alice", "page_view", "2026-11-10T08:02:00", path="/ISTANBUL")  # rule 2: İ folds to i: 1
+    world.did("alice", "page_view", "2026-11-10T08:03:00", path="/about")  # rule 3: 100
+    world.did("alice", "page_view", "2026-11-10T08:04:00", path="/about/team")  # none
+    world.did("alice", "whitepaper_downloaded", "2026-11-10T09:00:00", topic="ANALYTICS", pages="12")  # 5 + 7
+    world.did("alice", "whitepaper_downloaded", "2026-11-10T09:01:00", topic="analytics", pages="3")  # 5
+    world.save()
+    rows = score_leads(world.store.facts(), playbook, at("2026-11-20T00:00:00")).to_pyarrow().to_pylist()
+    row = {row["lead_id"]: row for row in rows}["alice"]
+    contributions = [row[f"c_engagement_{number}"] for number in range(1, 6)]
+    assert contributions == [20, 1, 100, 10, 7]

@@ -19,6 +19,7 @@ from leadgate.playbook.conditions import ast
 from leadgate.scoring.text_values import fold_case, folded_case, number_from_text
 
 Resolver = Callable[[ast.Ref], ir.Value]
+FoldedResolver = Callable[[ast.Ref], ir.StringValue | None]
 EventCounter = Callable[[ast.EventClause], ir.IntegerValue]
 
 
@@ -30,6 +31,8 @@ class ConditionCompiler:
     lists: Mapping[str, tuple[str | float, ...]]
     event_count: EventCounter | None = None
     null_safe: bool = True
+    # A value's folded text when the table has it as a column (None: fold it in place).
+    folded: FoldedResolver | None = None
 
     def compile_filter(self, node: ast.Node) -> ir.BooleanValue:
         """The condition as a row filter (``WHERE``, ``FILTER (WHERE ...)``).
@@ -66,7 +69,7 @@ class ConditionCompiler:
 
     def _test(self, node: ast.Node) -> ir.BooleanValue:
         if isinstance(node, ast.Compare):
-            return _compare(self.resolve(node.left), node.op, node.right.value)
+            return _compare(self.resolve(node.left), node.op, node.right.value, self._folded(node.left))
         if isinstance(node, ast.Between):
             value = _as_number(self.resolve(node.operand))
             return (value >= float(node.low.value)) & (value <= float(node.high.value))
@@ -77,12 +80,12 @@ class ConditionCompiler:
                 else tuple(item.value for item in node.items.items if not isinstance(item.value, bool))
             )
             operand = self.resolve(node.operand)
-            found = _in_list(operand, items)
+            found = _in_list(operand, items, self._folded(node.operand))
             # Engines fold a test against an empty list to a plain false, which forgets that
             # the value may be missing; a test of a missing value must stay false when negated.
             return (~found if node.negated else found) & operand.notnull()
         if isinstance(node, ast.TextMatch):
-            text = folded_case(self.resolve(node.operand).cast("string"))
+            text = self._folded(node.operand)
             pattern = fold_case(str(node.pattern.value))
             if node.op == "startswith":
                 return text.startswith(pattern)
@@ -96,17 +99,23 @@ class ConditionCompiler:
             return self.resolve(node.operand)  # type: ignore[return-value]
         raise TypeError(f"not a condition node: {node!r}")
 
+    def _folded(self, ref: ast.Ref) -> ir.StringValue:
+        """The value's text in folded case, for the tests that ignore case."""
+        column = self.folded(ref) if self.folded is not None else None
+        return column if column is not None else folded_case(self.resolve(ref).cast("string"))
 
-def _compare(value: ir.Value, op: str, literal: str | float | bool) -> ir.BooleanValue:
+
+def _compare(value: ir.Value, op: str, literal: str | float | bool, text: ir.StringValue) -> ir.BooleanValue:
+    """``value OP literal``; ``text`` is the value's folded text (see ConditionCompiler._folded)."""
     if isinstance(literal, bool) and value.type().is_boolean():
         left: ir.Value = value
         right: object = literal
     elif isinstance(literal, bool):
-        left, right = folded_case(value.cast("string")), str(literal).lower()
+        left, right = text, str(literal).lower()
     elif isinstance(literal, float):
         left, right = _as_number(value), literal
     else:
-        left, right = folded_case(value.cast("string")), fold_case(literal)
+        left, right = text, fold_case(literal)
     operations: dict[str, Callable[[ir.Value, object], ir.BooleanValue]] = {
         "==": lambda a, b: a == b,
         "!=": lambda a, b: a != b,
@@ -118,13 +127,13 @@ def _compare(value: ir.Value, op: str, literal: str | float | bool) -> ir.Boolea
     return operations[op](left, right)
 
 
-def _in_list(value: ir.Value, items: tuple[str | float, ...]) -> ir.BooleanValue:
+def _in_list(value: ir.Value, items: tuple[str | float, ...], text: ir.StringValue) -> ir.BooleanValue:
     if items and all(isinstance(item, float) for item in items) and value.type().is_numeric():
         return value.isin(list(items))
     if items and all(isinstance(item, float) for item in items) and value.type().is_string():
         return _as_number(value).isin(list(items))
     texts = [format_number(item) if isinstance(item, float) else item for item in items]
-    return folded_case(value.cast("string")).isin([fold_case(text) for text in texts])
+    return text.isin([fold_case(item) for item in texts])
 
 
 def _as_number(value: ir.Value) -> ir.NumericValue:

@@ -23,6 +23,8 @@ import datetime as dt
 import functools
 import math
 import operator
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import ibis
@@ -34,9 +36,15 @@ from leadgate.playbook.model_scoring import EngagementRule, ProductSignal
 from leadgate.scoring.conditions import ConditionCompiler
 from leadgate.scoring.localtime import local_day
 from leadgate.scoring.moment import Moment, fixed_moment
-from leadgate.store.facts import Facts
+from leadgate.scoring.text_values import folded_case
+from leadgate.store.facts import PROMOTED_PROPERTIES, Facts
 
 SECONDS_PER_DAY = 86_400
+# What the rules, signals and windows read of an event (its name, time and properties), and
+# nothing else: PostgreSQL keeps every column it is handed when it materialises the events
+# that several aggregates share (an incremental scoring of 39,000 leads and their 564,000
+# events: 3.4 s instead of 3.7 without the ids and the time received).
+SCORED_EVENT_COLUMNS = ("lead_key", "event", "ts", "properties", *PROMOTED_PROPERTIES.values())
 
 
 def decay_factor(age_seconds: ir.NumericValue, half_life_days: float | None) -> ir.NumericValue:
@@ -83,6 +91,7 @@ class EventPlan:
         # Leads whose engagement restarted (recycled): (lead_key, since). Their engagement and
         # named scores count only events after ``since``; product signals and windows are untouched.
         self.engagement_since = engagement_since
+        self.folded_columns = self._shared_texts()
 
     def events_until_now(self, only_keys: ir.Table | None) -> ir.Table:
         events = self.facts.events
@@ -90,7 +99,10 @@ class EventPlan:
         if only_keys is not None:
             events = events.filter(events.lead_key.isin(only_keys.lead_key))
         # Whole seconds on every engine: DuckDB's epoch keeps the fraction of a second, Spark's drops it.
-        events = events.mutate(epoch=events.ts.epoch_seconds().floor())
+        folded = {
+            column: folded_case(self.facts.event_property(events, name)) for name, column in self.folded_columns.items()
+        }
+        events = events.select(*SCORED_EVENT_COLUMNS, epoch=events.ts.epoch_seconds().floor(), **folded)
         if self.engagement_since is None:
             return events
         since = self.engagement_since
@@ -109,15 +121,33 @@ class EventPlan:
     def _engagement_rules(self) -> list[ScoredRule]:
         return [rule for score in self.playbook.decayed_scores for rule in score.rules]
 
+    def _shared_texts(self) -> dict[str, str]:
+        """The event properties that several case-ignoring tests read, and the column that
+        holds their folded text: each event's text is then folded once, not once a test (on
+        DuckDB, four rules on ``path`` spent 19 ms of a 130 ms incremental scoring folding it)."""
+        filters = [rule.rule.where.node for rule in self._engagement_rules() if rule.rule.where]  # type: ignore[union-attr]
+        product = self.playbook.model.scoring.product
+        if product is not None:
+            filters += [signal.where.node for signal in product.signals.values() if signal.where]
+        filters += [clause.where for clause in self.playbook.all_event_clauses() if clause.where]
+        tests = Counter(name for node in filters for name in _text_tests(node, self.playbook.lists))
+        shared = sorted(name for name, count in tests.items() if count > 1)
+        return {name: f"folded_{index}" for index, name in enumerate(shared)}
+
+    def _compiler(self, events: ir.Table) -> ConditionCompiler:
+        """Conditions on the properties of ``events`` (a table from :meth:`events_until_now`)."""
+        columns = self.folded_columns
+        return ConditionCompiler(
+            resolve=lambda ref: self.facts.event_property(events, ref.path[1]),
+            lists=self.playbook.lists,
+            folded=lambda ref: events[columns[ref.path[1]]] if ref.path[1] in columns else None,
+        )
+
     def match(self, events: ir.Table, event: str, where: ast.Node | None) -> ir.BooleanValue:
         """The events of one name that pass a rule's filter."""
         matched = events.event == event
         if where is not None:
-            compiler = ConditionCompiler(
-                resolve=lambda ref: self.facts.event_property(events, ref.path[1]),
-                lists=self.playbook.lists,
-            )
-            matched = matched & compiler.compile_filter(where)
+            matched = matched & self._compiler(events).compile_filter(where)
         return matched
 
     def in_window(self, events: ir.Table, seconds: int) -> ir.BooleanValue:
@@ -205,10 +235,7 @@ class EventPlan:
     def _signal_match(self, events: ir.Table, signal: ProductSignal) -> ir.BooleanValue:
         matched = events.event.isin(list(signal.events))
         if signal.where is not None:
-            compiler = ConditionCompiler(
-                resolve=lambda ref: self.facts.event_property(events, ref.path[1]), lists=self.playbook.lists
-            )
-            matched = matched & compiler.compile_filter(signal.where.node)
+            matched = matched & self._compiler(events).compile_filter(signal.where.node)
         return matched
 
     def _daily(self, events: ir.Table, rules: list[tuple[ScoredRule, float | None]]) -> ir.Table:
@@ -233,3 +260,20 @@ class EventPlan:
             factor = decay_factor(self.as_of_epoch - days[f"dl_{scored.id}"], half_life)
             totals[f"d_{scored.id}"] = (counted * factor).sum(where=count > 0)
         return days.group_by("lead_key").aggregate(**totals)
+
+
+def _text_tests(node: ast.Node, lists: Mapping[str, tuple[str | float, ...]]) -> list[str]:
+    """The properties a filter compares as text, ignoring case (once per test)."""
+    found = []
+    for item in ast.walk(node):
+        if isinstance(item, ast.TextMatch):
+            found.append(item.operand.path[1])
+        elif isinstance(item, ast.Compare) and not isinstance(item.right.value, float):
+            found.append(item.left.path[1])
+        elif isinstance(item, ast.InList):
+            named = isinstance(item.items, ast.NamedList)
+            values = lists[item.items.name] if named else [entry.value for entry in item.items.items]  # type: ignore[union-attr]
+            values = [value for value in values if not isinstance(value, bool)]  # as the compiler takes them
+            if not values or not all(isinstance(value, float) for value in values):
+                found.append(item.operand.path[1])
+    return found
