@@ -162,10 +162,13 @@ stages:
 """,
         "t.yaml",
     )
-    # path and topic are each compared as text by two rules or more: one folded column each;
-    # pages only as a number.
+    # path and topic are each compared as text by two rules or more: one folded column each,
+    # read on the events of those rules; pages only as a number.
     plan = EventPlan(playbook, world.store.facts(), at("2026-11-20T00:00:00"))
-    assert plan.folded_columns == {"path": "folded_0", "topic": "folded_1"}
+    assert plan.folded_columns == {
+        "path": ("folded_0", ("page_view",)),
+        "topic": ("folded_1", ("whitepaper_downloaded",)),
+    }
     world.lead("alice")
     world.did("alice", "page_view", "2026-11-10T08:00:00", path="/pricing/teams")  # rule 1: 10
     world.did("alice", "page_view", "2026-11-10T08:01:00", path="/Pricing")  # rule 1: 10
