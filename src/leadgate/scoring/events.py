@@ -101,7 +101,7 @@ class EventPlan:
             events = events.filter(events.lead_key.isin(only_keys.lead_key))
         # Whole seconds on every engine: DuckDB's epoch keeps the fraction of a second, Spark's drops it.
         folded = {
-            column: folded_case(self.read_property(events, name, names))
+            column: folded_case(self._read_property(events, name, names))
             for name, (column, names) in self.folded_columns.items()
         }
         events = events.select(*SCORED_EVENT_COLUMNS, epoch=events.ts.epoch_seconds().floor(), **folded)
@@ -128,26 +128,26 @@ class EventPlan:
         their folded text, and the names of the events those tests read it on. Each event's
         text is then folded once, not once a test (on DuckDB, four rules on ``path`` spent
         19 ms of a 130 ms incremental scoring folding it)."""
-        filters = [(rule.rule.event, rule.rule.where.node) for rule in self._engagement_rules() if rule.rule.where]  # type: ignore[union-attr]
+        filters: list[tuple[Sequence[str], ast.Node]] = []
+        for scored in self._engagement_rules():
+            rule = scored.rule
+            assert isinstance(rule, EngagementRule)
+            if rule.where:
+                filters.append(([rule.event], rule.where.node))
         product = self.playbook.model.scoring.product
         if product is not None:
-            filters += [
-                (name, signal.where.node)
-                for signal in product.signals.values()
-                if signal.where
-                for name in signal.events
-            ]
-        filters += [(clause.event, clause.where) for clause in self.playbook.all_event_clauses() if clause.where]
+            filters += [(signal.events, signal.where.node) for signal in product.signals.values() if signal.where]
+        filters += [([clause.event], clause.where) for clause in self.playbook.all_event_clauses() if clause.where]
         tests: Counter[str] = Counter()
         events: dict[str, set[str]] = {}
-        for event, node in filters:
+        for names, node in filters:
             for name in _text_tests(node, self.playbook.lists):
                 tests[name] += 1
-                events.setdefault(name, set()).add(event)
+                events.setdefault(name, set()).update(names)
         shared = sorted(name for name, count in tests.items() if count > 1)
         return {name: (f"folded_{index}", tuple(sorted(events[name]))) for index, name in enumerate(shared)}
 
-    def read_property(self, events: ir.Table, name: str, on: Sequence[str]) -> ir.StringValue:
+    def _read_property(self, events: ir.Table, name: str, on: Sequence[str]) -> ir.StringValue:
         """An event property as text, read on the events named ``on`` alone (missing on the
         others, which the tests reading it never count): DuckDB then parses an event's JSON
         properties only for the rules that look into them (a property that one rule reads on
@@ -162,7 +162,7 @@ class EventPlan:
         :meth:`events_until_now`)."""
         columns = self.folded_columns
         return ConditionCompiler(
-            resolve=lambda ref: self.read_property(events, ref.path[1], on),
+            resolve=lambda ref: self._read_property(events, ref.path[1], on),
             lists=self.playbook.lists,
             folded=lambda ref: events[columns[ref.path[1]][0]] if ref.path[1] in columns else None,
         )
@@ -252,7 +252,7 @@ class EventPlan:
                 )
                 metrics[f"product_{name}"] = day.nunique(where=matched)
             else:
-                value = self.read_property(events, signal.property or "", signal.events)
+                value = self._read_property(events, signal.property or "", signal.events)
                 metrics[f"product_{name}"] = value.nunique(where=matched)
         return metrics
 
