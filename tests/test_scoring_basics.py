@@ -182,3 +182,29 @@ stages:
     row = {row["lead_id"]: row for row in rows}["alice"]
     contributions = [row[f"c_engagement_{number}"] for number in range(1, 6)]
     assert contributions == [20, 1, 100, 10, 7]
+
+
+def test_a_product_signal_s_test_counts_once_whatever_its_events(world: World) -> None:
+    playbook = parse_playbook(
+        """
+name: t
+version: 1
+timezone: Europe/Paris
+scoring:
+  engagement:
+    rules:
+      - {event: trial_started, where: "properties.plan == 'Pro'", points: 10}
+  product:
+    window_days: 14
+    signals:
+      pro_usage: {count: events, events: [feature_used, session_started], where: "properties.plan == 'pro' and properties.seat contains 'a'"}
+stages:
+  mql: {when: "engagement >= 40"}
+  sal: {reject_reasons: {no_budget: {then: recycle, cool_off_days: 30}}}
+""",
+        "t.yaml",
+    )
+    # plan: tested by the rule and by the signal, read on the three events; seat: by the
+    # signal alone (once, though the signal has two events), so folded where it is tested.
+    plan = EventPlan(playbook, world.store.facts(), at("2026-11-20T00:00:00"))
+    assert plan.folded_columns == {"plan": ("folded_0", ("feature_used", "session_started", "trial_started"))}
