@@ -10,6 +10,7 @@ import pyarrow as pa
 import pytest
 
 from leadgate.errors import PlaybookInvalid
+from leadgate.playbook.compiled import Playbook
 from leadgate.playbook.loader import parse_playbook
 from leadgate.scoring.engine import score_leads
 from leadgate.scoring.events import EventPlan
@@ -142,13 +143,15 @@ def test_year_span_is_the_utc_calendar_year_of_the_moment() -> None:
     assert year_span(dt.datetime(2027, 1, 1, 0, 30, tzinfo=ZoneInfo("Europe/Paris"))) == span_2026
 
 
+def with_scoring(scoring: str) -> Playbook:
+    """A playbook with this ``scoring`` section (indented under it) and the stages every playbook needs."""
+    stages = 'stages:\n  mql: {when: "engagement >= 40"}\n  sal: {reject_reasons: {no_budget: {then: recycle, cool_off_days: 30}}}\n'
+    return parse_playbook(f"name: t\nversion: 1\ntimezone: Europe/Paris\nscoring:\n{scoring}{stages}", "t.yaml")
+
+
 def test_a_text_several_rules_test_is_folded_once_and_each_rule_still_ignores_case(world: World) -> None:
-    playbook = parse_playbook(
-        """
-name: t
-version: 1
-timezone: Europe/Paris
-scoring:
+    playbook = with_scoring(
+        """\
   engagement:
     rules:
       - {event: page_view, where: "properties.path startswith '/PRICING'", points: 10, decay: false}
@@ -156,11 +159,7 @@ scoring:
       - {event: page_view, where: "properties.path == '/ABOUT'", points: 100, decay: false}
       - {event: whitepaper_downloaded, where: "properties.topic == 'Analytics'", points: 5, decay: false}
       - {event: whitepaper_downloaded, where: "properties.topic endswith 'TICS' and properties.pages >= 10", points: 7, decay: false}
-stages:
-  mql: {when: "engagement >= 40"}
-  sal: {reject_reasons: {no_budget: {then: recycle, cool_off_days: 30}}}
-""",
-        "t.yaml",
+"""
     )
     # path and topic are each compared as text by two rules or more: one folded column each,
     # read on the events of those rules; pages only as a number.
@@ -185,12 +184,8 @@ stages:
 
 
 def test_a_product_signal_s_test_counts_once_whatever_its_events(world: World) -> None:
-    playbook = parse_playbook(
-        """
-name: t
-version: 1
-timezone: Europe/Paris
-scoring:
+    playbook = with_scoring(
+        """\
   engagement:
     rules:
       - {event: trial_started, where: "properties.plan == 'Pro'", points: 10}
@@ -198,11 +193,7 @@ scoring:
     window_days: 14
     signals:
       pro_usage: {count: events, events: [feature_used, session_started], where: "properties.plan == 'pro' and properties.seat contains 'a'"}
-stages:
-  mql: {when: "engagement >= 40"}
-  sal: {reject_reasons: {no_budget: {then: recycle, cool_off_days: 30}}}
-""",
-        "t.yaml",
+"""
     )
     # plan: tested by the rule and by the signal, read on the three events; seat: by the
     # signal alone (once, though the signal has two events), so folded where it is tested.
