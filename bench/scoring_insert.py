@@ -31,11 +31,9 @@ import time
 from pathlib import Path
 
 import psycopg
-import pyarrow as pa
 
 from leadgate.playbook.loader import load_playbook
-from leadgate.scoring.moment import moment_row, year_span
-from leadgate.service.scoring import KEYS_TABLE, PARAMETERS_TABLE, SCORES_TABLE, PreparedRescore, rolls_contacts_up
+from leadgate.service.scoring import KEYS_TABLE, SCORES_TABLE, PreparedRescore, prepare_rescore
 from leadgate.store.base import Store
 from leadgate.store.opening import open_store
 
@@ -52,19 +50,11 @@ def parse_args() -> argparse.Namespace:
 
 def prepare(store: Store, playbook_path: Path, commits: int) -> tuple[PreparedRescore, int]:
     """The compiled insert and the number of leads it rescores, its tables filled as a cycle fills them."""
-    playbook = load_playbook(playbook_path)
     last_event = store.query_rows("SELECT max(ts) AS ts FROM events")[0]["ts"]
     if last_event is None:
         raise SystemExit("scoring_insert: the store has no events")
-    as_of = last_event + dt.timedelta(seconds=1)
     since = max(store.last_batch_id() - commits, 0)
-    parameters = moment_row(as_of).append_column("since_batch", pa.array([since], pa.int64()))
-    store.replace_table_from_arrow(PARAMETERS_TABLE, parameters)
-    store.replace_table_from_arrow("also_keys", pa.table({"lead_key": pa.array([], pa.int64())}))
-    store.touched_lead_keys(since, 0)
-    widen = rolls_contacts_up(playbook) or store.account_traits_changed_since(since)
-    prepared = PreparedRescore.compile(store, playbook, widen, None, year_span(as_of))
-    store.replace_table_as(KEYS_TABLE, prepared.keys_query)
+    prepared = prepare_rescore(store, load_playbook(playbook_path), last_event + dt.timedelta(seconds=1), since)
     return prepared, store.count(KEYS_TABLE)
 
 

@@ -145,11 +145,27 @@ def _rescore(
     also: Sequence[int],
     engagement_since: ir.Table | None,
 ) -> int:
-    """Rescore the leads touched since the last run (and ``also``); how many were rescored.
+    """Rescore the leads touched since the last run (and ``also``); how many were rescored."""
+    prepared = prepare_rescore(store, playbook, as_of, since_batch, since_seq, also, engagement_since)
+    store.replace_rows_as(SCORES_TABLE, prepared.scores_query, prepared.columns, KEYS_TABLE)
+    return store.count(KEYS_TABLE)
 
-    The queries read the moment and the last run's batch from ``scoring_parameters`` and the
-    leads from ``touched_keys`` and ``also_keys``, so their SQL is compiled once per playbook
-    and shape (see :class:`PreparedRescore`) and run again by every later cycle.
+
+def prepare_rescore(
+    store: Store,
+    playbook: Playbook,
+    as_of: dt.datetime,
+    since_batch: int,
+    since_seq: int = 0,
+    also: Sequence[int] = (),
+    engagement_since: ir.Table | None = None,
+) -> PreparedRescore:
+    """Fill the tables an incremental run reads and return its compiled SQL: the moment and the
+    last run's batch in ``scoring_parameters``, the leads touched since (and ``also``) in
+    ``touched_keys`` and ``also_keys``, the leads to rescore in ``rescore_keys``.
+
+    The SQL is compiled once per playbook and shape (see :class:`PreparedRescore`) and run
+    again by every later cycle; ``bench/scoring_insert.py`` times its insert alone.
     """
     _set_parameters(store, as_of, since_batch)
     store.replace_table_from_arrow("also_keys", pa.table({"lead_key": pa.array(sorted(set(also)), pa.int64())}))
@@ -159,8 +175,7 @@ def _rescore(
     key = ("rescore", playbook.digest, playbook.version, widen, engagement_since is not None, span)
     prepared = store.kept(key, lambda: PreparedRescore.compile(store, playbook, widen, engagement_since, span))
     store.replace_table_as(KEYS_TABLE, prepared.keys_query)
-    store.replace_rows_as(SCORES_TABLE, prepared.scores_query, prepared.columns, KEYS_TABLE)
-    return store.count(KEYS_TABLE)
+    return prepared
 
 
 @dataclass(frozen=True)
