@@ -59,12 +59,15 @@ def score_leads(
     as_of: dt.datetime | Moment,
     only_keys: ir.Table | None = None,
     engagement_since: ir.Table | None = None,
+    event_aggregates: EventAggregates | None = None,
 ) -> ir.Table:
     """Every lead's scores and per-rule contributions as of ``as_of`` (naive UTC, or a
     :class:`~leadgate.scoring.moment.Moment` read when the query runs).
 
     ``only_keys`` (``lead_key``) scores only those leads; ``engagement_since`` (``lead_key``,
-    ``since``) restarts the engagement of recycled leads at ``since``.
+    ``since``) restarts the engagement of recycled leads at ``since``. ``event_aggregates``:
+    the leads' event aggregates as of ``as_of``, already computed (by
+    :class:`~leadgate.scoring.event_state.EventState`), instead of from their events.
     """
     as_of = fixed_moment(as_of)
     lead_traits, account_traits = _used_traits(playbook)
@@ -91,7 +94,7 @@ def score_leads(
     )
     if uses_prediction(playbook):
         table = _with_prediction(table, facts)
-    aggregates = EventPlan(playbook, facts, as_of, engagement_since).aggregate(only_keys)
+    aggregates = event_aggregates or EventPlan(playbook, facts, as_of, engagement_since).aggregate(only_keys)
     table = left_join(table, aggregates.main, "lead_key")
     if aggregates.daily is not None:
         table = left_join(table, aggregates.daily, "lead_key")

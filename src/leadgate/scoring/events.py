@@ -96,12 +96,12 @@ class EventPlan:
 
     def events_until_now(self, only_keys: ir.Table | None) -> ir.Table:
         events = self.facts.events
-        events = events.filter(events.ts <= self.moment.at, events.event.isin(sorted(self._event_names())))
+        events = events.filter(events.ts <= self.moment.at, events.event.isin(sorted(self.event_names())))
         if only_keys is not None:
             events = events.filter(events.lead_key.isin(only_keys.lead_key))
         # Whole seconds on every engine: DuckDB's epoch keeps the fraction of a second, Spark's drops it.
         folded = {
-            column: folded_case(self._read_property(events, name, names))
+            column: folded_case(self.read_property(events, name, names))
             for name, (column, names) in self.folded_columns.items()
         }
         events = events.select(*SCORED_EVENT_COLUMNS, epoch=events.ts.epoch_seconds().floor(), **folded)
@@ -111,7 +111,7 @@ class EventPlan:
         since = since.select(since_key=since.lead_key, since_epoch=since.since.epoch_seconds().floor())
         return events.left_join(since, events.lead_key == since.since_key).drop("since_key")
 
-    def _event_names(self) -> set[str]:
+    def event_names(self) -> set[str]:
         names = {rule.rule.event for rule in self._engagement_rules()}  # type: ignore[union-attr]
         product = self.playbook.model.scoring.product
         if product is not None:
@@ -147,7 +147,7 @@ class EventPlan:
         shared = sorted(name for name, count in tests.items() if count > 1)
         return {name: (f"folded_{index}", tuple(sorted(events[name]))) for index, name in enumerate(shared)}
 
-    def _read_property(self, events: ir.Table, name: str, on: Sequence[str]) -> ir.StringValue:
+    def read_property(self, events: ir.Table, name: str, on: Sequence[str]) -> ir.StringValue:
         """An event property as text, read on the events named ``on`` alone (missing on the
         others, which the tests reading it never count): DuckDB then parses an event's JSON
         properties only for the rules that look into them (a property that one rule reads on
@@ -162,7 +162,7 @@ class EventPlan:
         :meth:`events_until_now`)."""
         columns = self.folded_columns
         return ConditionCompiler(
-            resolve=lambda ref: self._read_property(events, ref.path[1], on),
+            resolve=lambda ref: self.read_property(events, ref.path[1], on),
             lists=self.playbook.lists,
             folded=lambda ref: events[columns[ref.path[1]][0]] if ref.path[1] in columns else None,
         )
@@ -239,7 +239,7 @@ class EventPlan:
         window = self.in_window(events, product.window_days * SECONDS_PER_DAY)
         metrics: dict[str, ir.Value] = {}
         for name, signal in product.signals.items():
-            matched = window & self._signal_match(events, signal)
+            matched = window & self.signal_match(events, signal)
             if signal.count == "events":
                 metrics[f"product_{name}"] = events.count(where=matched)
             elif signal.count == "distinct_days":
@@ -252,11 +252,11 @@ class EventPlan:
                 )
                 metrics[f"product_{name}"] = day.nunique(where=matched)
             else:
-                value = self._read_property(events, signal.property or "", signal.events)
+                value = self.read_property(events, signal.property or "", signal.events)
                 metrics[f"product_{name}"] = value.nunique(where=matched)
         return metrics
 
-    def _signal_match(self, events: ir.Table, signal: ProductSignal) -> ir.BooleanValue:
+    def signal_match(self, events: ir.Table, signal: ProductSignal) -> ir.BooleanValue:
         matched = events.event.isin(list(signal.events))
         if signal.where is not None:
             matched = matched & self._compiler(events, signal.events).compile_filter(signal.where.node)

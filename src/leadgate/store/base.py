@@ -344,6 +344,11 @@ class Store(ABC):
         Nothing by default (PostgreSQL looks each id up in a unique index)."""
         return None
 
+    def set_variables(self, values: Mapping[str, int]) -> None:
+        """Set DuckDB variables, which a query reads as constants (DuckDB alone keeps the
+        event state that reads them: see :func:`leadgate.service.scoring.keeps_event_state`)."""
+        raise NotImplementedError(f"{self.engine} has no query variables")
+
     def take_over_checkpoints(self) -> bool:
         """For a process whose commits must not wait for the database's upkeep (the server):
         commits stop checkpointing the database on their own, and :meth:`checkpoint_if_due`,
@@ -457,6 +462,12 @@ class Store(ABC):
     @abstractmethod
     def replace_table_from_arrow(self, name: str, rows: pa.Table) -> None:
         """Store in-memory rows as a (derived or bookkeeping) table, replacing it."""
+
+    def refill_table_as(self, name: str, query: str) -> None:
+        """Empty table ``name`` and insert the rows of ``query`` (from :meth:`sql`), in one transaction."""
+        with self.transaction():
+            self._run(f"DELETE FROM {identifier(name)}")
+            self._run(f"INSERT INTO {identifier(name)} {query}")
 
     @abstractmethod
     def replace_rows_as(

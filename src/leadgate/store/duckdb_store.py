@@ -161,6 +161,11 @@ class DuckDBStore(Store):
             self._statements[statement] = name
         self._run(f"EXECUTE {name}")
 
+    def set_variables(self, values: Mapping[str, int]) -> None:
+        """Set DuckDB variables (``getvariable`` reads them in a query as constants)."""
+        for name, value in values.items():
+            self._run(f"SET VARIABLE {identifier(name)} = {int(value)}")
+
     def take_over_checkpoints(self) -> bool:
         self._run(f"SET checkpoint_threshold = '{BACKSTOP_CHECKPOINT}'")  # the database's, for every connection
         return True
@@ -365,6 +370,12 @@ class DuckDBStore(Store):
                 self._run_prepared(f"INSERT INTO {table} ({quoted(columns)}) {query}")
         finally:
             self._run(f"SET perfect_ht_threshold = {WHOLE_TABLE_HASH_BITS}")
+
+    def refill_table_as(self, name: str, query: str) -> None:
+        """As the other engines do, the insert run from a prepared statement (see :meth:`_run_prepared`)."""
+        with self.transaction():
+            self._run(f"DELETE FROM {identifier(name)}")
+            self._run_prepared(f"INSERT INTO {identifier(name)} {query}")
 
     def export_table(self, name: str, target: Path, columns: list[str] | None = None) -> int:
         suffix = target.suffix.lower()

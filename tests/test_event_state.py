@@ -1,0 +1,163 @@
+"""The event state kept between incremental runs (DuckDB): folding new events into it gives
+the scores that reading the whole histories gives, and each reason to read a history again
+does make it read again."""
+
+from __future__ import annotations
+
+import pytest
+
+from leadgate.playbook.loader import parse_playbook
+from leadgate.service import scoring
+from leadgate.service.scoring import NEW_STATE_TABLE, SCORES_TABLE, keeps_event_state, run_scoring
+from leadgate.store.base import Store
+from leadgate.store.duckdb_store import DuckDBStore
+from leadgate.workspace import example_playbook_text
+from tests.test_scoring_runs import same, stored
+from tests.worlds import World, at
+
+PLAYBOOK = parse_playbook(example_playbook_text(), "playbook.yaml")
+PRICING = "/pricing"
+
+
+@pytest.fixture
+def world(tmp_path, monkeypatch) -> World:  # type: ignore[no-untyped-def]
+    """A DuckDB world whose short histories are folded all the same."""
+    monkeypatch.setattr(scoring, "FOLD_FROM_EVENTS_PER_KEY", 0)
+    store = DuckDBStore(str(tmp_path / "leadgate.duckdb"))
+    try:
+        yield World(store)
+    finally:
+        store.close()
+
+
+def folded_leads(store: Store) -> dict[str, bool]:
+    """Per lead id rescored by the last run: whether its new events were folded into its state."""
+    rows = store.query_rows(
+        f"SELECT p.id_value AS lead, s.st_folded AS folded FROM {NEW_STATE_TABLE} s "
+        "JOIN person_keys p ON p.first_key = s.lead_key AND p.lead_key = s.lead_key AND p.id_kind = 'user'"
+    )
+    return {row["lead"]: row["folded"] for row in rows}
+
+
+def incremental_agrees_with_full(store: DuckDBStore, moment: str) -> dict[str, bool]:
+    """Run incrementally at ``moment``, then in full at the same moment; every rescored lead's
+    row must be the same both ways (up to the order floating-point sums add up in). Returns
+    which leads were folded."""
+    run = run_scoring(store, PLAYBOOK, at(moment), incremental=True)
+    assert run.kind == "incremental"
+    paths = folded_leads(store)
+    assert run.leads_folded == sum(paths.values())
+    incremental = stored(store)
+    run_scoring(store, PLAYBOOK, at(moment))
+    full = stored(store)
+    for lead in paths:
+        assert same(incremental[lead], full[lead]), (lead, moment)
+    return paths
+
+
+def build(world: World) -> World:
+    world.account("acme", employees=1200, industry="Software", country="FR")
+    world.lead("ann", account="acme", role="CTO").lead("ben", account="acme", role="Engineer")
+    world.lead("cat", role="Student", email="cat@gmail.com")
+    world.did("ann", "webinar_attended", "2026-11-01T10:00:00")
+    world.did("ben", "page_view", "2026-11-02T10:00:00", path="/product/analytics")
+    world.did(None, "page_view", "2026-11-02T11:00:00", anonymous_id="anon-1", path=PRICING)
+    world.did("cat", "email_clicked", "2026-11-03T10:00:00")
+    return world.save()
+
+
+def test_folding_new_events_gives_what_reading_the_histories_gives(world: World) -> None:
+    store = build(world).store
+    assert isinstance(store, DuckDBStore) and keeps_event_state(store)
+    run_scoring(store, PLAYBOOK, at("2026-11-04T00:00:00"))  # in full: no state yet
+
+    # No state on this connection yet: every history is read, and kept.
+    world.did("ann", "page_view", "2026-11-05T10:00:00", path=PRICING)
+    world.did("ben", "feature_used", "2026-11-05T10:00:00", feature="reports")
+    world.did("cat", "page_view", "2026-11-05T10:00:00", path="/blog")
+    world.save()
+    assert incremental_agrees_with_full(store, "2026-11-05T12:00:00") == {"ann": False, "ben": False, "cat": False}
+
+    # Same day, more of everything: decay, a second pricing visit on a capped day, a second
+    # distinct feature, a distinct day, a windowed demo request; all folded.
+    world.did("ann", "page_view", "2026-11-05T15:00:00", path=PRICING)
+    world.did("ann", "trial_started", "2026-11-05T15:30:00")
+    world.did("ben", "feature_used", "2026-11-05T16:00:00", feature="api")
+    world.did("ben", "session_started", "2026-11-05T16:05:00")
+    world.did("ben", "teammate_invited", "2026-11-05T16:10:00")
+    world.did("cat", "demo_requested", "2026-11-05T17:00:00")
+    world.save()
+    assert incremental_agrees_with_full(store, "2026-11-05T18:00:00") == {"ann": True, "ben": True, "cat": True}
+
+    # New days close the kept pricing day (ben); a visit on a day before ann's kept one makes
+    # her history be read; an event dated after the run's moment waits for its time (cat).
+    world.did("ben", "page_view", "2026-11-06T09:00:00", path=PRICING)
+    world.did("ben", "page_view", "2026-11-07T08:00:00", path=PRICING)
+    world.did("ben", "session_started", "2026-11-06T09:30:00")
+    world.did("ann", "page_view", "2026-11-04T09:00:00", path=PRICING)
+    world.did("cat", "webinar_attended", "2026-11-08T10:00:00")
+    world.save()
+    assert incremental_agrees_with_full(store, "2026-11-07T09:00:00") == {"ann": False, "ben": True, "cat": True}
+
+    # cat's webinar is now due: read again; an alias brings anon-1's pricing visit to ben
+    # (one more person key): read again; ann folds.
+    world.did("cat", "email_clicked", "2026-11-09T10:00:00")
+    world.did("ann", "page_view", "2026-11-09T10:00:00", path="/blog")
+    world.alias("anon-1", "ben", "2026-11-09T10:00:00")
+    world.did("ben", "page_view", "2026-11-09T10:30:00", path="/docs")
+    world.save()
+    assert incremental_agrees_with_full(store, "2026-11-09T12:00:00") == {"ann": True, "ben": False, "cat": False}
+
+    # Eleven days on: ann's pricing visits and cat's demo request left their 7-day windows,
+    # ben's first features the 14-day product window: all read again.
+    for lead in ("ann", "ben", "cat"):
+        world.did(lead, "page_view", "2026-11-20T10:00:00", path="/blog")
+    world.save()
+    assert incremental_agrees_with_full(store, "2026-11-20T12:00:00") == {"ann": False, "ben": False, "cat": False}
+
+
+def test_a_fold_reads_only_the_new_batches_and_a_rescore_on_request_reads_the_history(world: World) -> None:
+    """Proof that the fold does not read the history: an old event taken out of the store
+    behind leadgate's back still counts for a folded lead, and stops counting once the lead
+    is rescored on request (``also``: an erasure, a move), which reads its history."""
+    store = build(world).store
+    run_scoring(store, PLAYBOOK, at("2026-11-04T00:00:00"))
+    world.did("ann", "whitepaper_downloaded", "2026-11-04T10:00:00").save()
+    run_scoring(store, PLAYBOOK, at("2026-11-04T12:00:00"), incremental=True)  # ann's state is made
+    store._run("DELETE FROM events WHERE event = 'whitepaper_downloaded'")
+    world.did("ann", "page_view", "2026-11-05T10:00:00", path="/blog").save()
+    run = run_scoring(store, PLAYBOOK, at("2026-11-05T12:00:00"), incremental=True)
+    assert run.leads_folded >= 1 and folded_leads(store)["ann"]
+    assert stored(store)["ann"]["c_engagement_3"] > 0  # the whitepaper, from the state
+    key = store.query_rows("SELECT lead_key FROM person_keys WHERE id_value = 'ann'")[0]["lead_key"]
+    run_scoring(store, PLAYBOOK, at("2026-11-05T12:00:00"), incremental=True, also=[key])
+    assert folded_leads(store)["ann"] is False
+    assert stored(store)["ann"]["c_engagement_3"] == 0  # read again: the whitepaper is gone
+
+
+def test_postgresql_keeps_no_event_state(store: Store) -> None:
+    """Several server processes share a PostgreSQL store, and a state kept by one connection
+    would miss what the others fold in: there every incremental run reads the histories."""
+    assert keeps_event_state(store) == (store.engine == "duckdb")
+    if store.engine == "postgres":
+        world = build(World(store))
+        run_scoring(store, PLAYBOOK, at("2026-11-04T00:00:00"))
+        world.did("ann", "page_view", "2026-11-05T10:00:00", path=PRICING).save()
+        run = run_scoring(store, PLAYBOOK, at("2026-11-05T12:00:00"), incremental=True)
+        assert run.kind == "incremental" and run.leads_folded == 0 and not store.has_table(NEW_STATE_TABLE)
+        assert store.count(SCORES_TABLE) == 3
+
+
+def test_short_histories_are_read_again_rather_than_folded(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Below FOLD_FROM_EVENTS_PER_KEY events a person key, reading the histories costs less
+    than the state's own query: no state is kept, and none is folded into."""
+    store = DuckDBStore(str(tmp_path / "leadgate.duckdb"))
+    try:
+        world = build(World(store))
+        assert store.count("events") < scoring.FOLD_FROM_EVENTS_PER_KEY * store.count("person_keys")
+        run_scoring(store, PLAYBOOK, at("2026-11-04T00:00:00"))
+        world.did("ann", "page_view", "2026-11-05T10:00:00", path=PRICING).save()
+        run = run_scoring(store, PLAYBOOK, at("2026-11-05T12:00:00"), incremental=True)
+        assert run.leads_folded == 0 and not store.has_table(NEW_STATE_TABLE)
+    finally:
+        store.close()
