@@ -4,7 +4,13 @@ does make it read again."""
 
 from __future__ import annotations
 
+import datetime as dt
+import tempfile
+from pathlib import Path
+
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from leadgate.playbook.loader import parse_playbook
 from leadgate.service import scoring
@@ -47,6 +53,10 @@ def incremental_agrees_with_full(store: DuckDBStore, moment: str) -> dict[str, b
     assert run.kind == "incremental"
     paths = folded_leads(store)
     assert run.leads_folded == sum(paths.values())
+    rows, leads = store.query_rows(f"SELECT count(*) AS n, count(DISTINCT lead_key) AS d FROM {SCORES_TABLE}")[
+        0
+    ].values()
+    assert rows == leads  # one row a lead, whatever the state holds
     incremental = stored(store)
     run_scoring(store, PLAYBOOK, at(moment))
     full = stored(store)
@@ -90,12 +100,14 @@ def test_folding_new_events_gives_what_reading_the_histories_gives(world: World)
     assert incremental_agrees_with_full(store, "2026-11-05T18:00:00") == {"ann": True, "ben": True, "cat": True}
 
     # New days close the kept pricing day (ben); a visit on a day before ann's kept one makes
-    # her history be read; an event dated after the run's moment waits for its time (cat).
+    # her history be read; an event dated after the run's moment waits for its time (cat, who
+    # also has one that counts now).
     world.did("ben", "page_view", "2026-11-06T09:00:00", path=PRICING)
     world.did("ben", "page_view", "2026-11-07T08:00:00", path=PRICING)
     world.did("ben", "session_started", "2026-11-06T09:30:00")
     world.did("ann", "page_view", "2026-11-04T09:00:00", path=PRICING)
     world.did("cat", "webinar_attended", "2026-11-08T10:00:00")
+    world.did("cat", "email_clicked", "2026-11-07T08:30:00")
     world.save()
     assert incremental_agrees_with_full(store, "2026-11-07T09:00:00") == {"ann": False, "ben": True, "cat": True}
 
@@ -161,3 +173,61 @@ def test_short_histories_are_read_again_rather_than_folded(tmp_path) -> None:  #
         assert run.leads_folded == 0 and not store.has_table(NEW_STATE_TABLE)
     finally:
         store.close()
+
+
+EVENTS = (
+    ("page_view", {"path": PRICING}),
+    ("page_view", {"path": "/blog"}),
+    ("page_view", {"path": "/product/analytics"}),
+    ("whitepaper_downloaded", {"topic": "analytics"}),
+    ("webinar_attended", {}),
+    ("trial_started", {}),
+    ("demo_requested", {}),
+    ("contact_sales_form", {}),
+    ("feature_used", {"feature": "reports"}),
+    ("feature_used", {"feature": "api"}),
+    ("session_started", {}),
+    ("teammate_invited", {}),
+)
+HOUR = 3600
+
+
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
+@given(
+    steps=st.lists(
+        st.lists(
+            st.tuples(
+                st.sampled_from(("ann", "ben", "cat")),
+                st.integers(0, len(EVENTS) - 1),
+                st.integers(-30 * 24, 6),  # hours from the run's moment: mostly before, a few after
+            ),
+            min_size=1,
+            max_size=8,
+        ),
+        min_size=2,
+        max_size=5,
+    ),
+    gaps=st.lists(st.integers(1, 9 * 24), min_size=5, max_size=5),
+)
+def test_folding_agrees_with_reading_the_histories_whatever_the_events(monkeypatch, steps, gaps) -> None:  # type: ignore[no-untyped-def]
+    """Random events, some dated before the run's moment by up to 30 days (windows, closed
+    days, backdated days), some after it (due at a later run), over runs hours to days apart:
+    every incremental run gives the full scoring's rows, folded or read again."""
+    monkeypatch.setattr(scoring, "FOLD_FROM_EVENTS_PER_KEY", 0)
+    with tempfile.TemporaryDirectory() as folder:
+        store = DuckDBStore(str(Path(folder) / "leadgate.duckdb"))
+        try:
+            world = build(World(store))
+            moment = at("2026-11-04T00:00:00")
+            run_scoring(store, PLAYBOOK, moment)
+            for step, gap in zip(steps, gaps, strict=False):
+                moment += dt.timedelta(hours=gap)
+                for lead, index, hours in step:
+                    event, properties = EVENTS[index]
+                    world.did(lead, event, f"{moment + dt.timedelta(hours=hours):%Y-%m-%dT%H:%M:%S}", **properties)
+                world.save()
+                incremental_agrees_with_full(store, f"{moment:%Y-%m-%dT%H:%M:%S}")
+        finally:
+            store.close()

@@ -266,7 +266,7 @@ class EventState:
         later = events.filter(events.ts > self.moment.at, events.event.isin(sorted(plan.event_names())))
         partial = counted.group_by("lead_key").aggregate(**values) if values else counted.select("lead_key").distinct()
         pending = later.group_by("lead_key").aggregate(p__pending=later.ts.epoch_seconds().floor().cast("int64").min())
-        leads = partial.select("lead_key").union(pending.select("lead_key"))
+        leads = partial.select("lead_key").union(pending.select("lead_key"), distinct=True)
         partial = _left_join(_left_join(leads, partial), pending)
         return partial, (self._day_rows(plan, counted) if self.daily_rules else None)
 

@@ -345,9 +345,10 @@ class Store(ABC):
         return None
 
     def set_variables(self, values: Mapping[str, int]) -> None:
-        """Set DuckDB variables, which a query reads as constants (DuckDB alone keeps the
-        event state that reads them: see :func:`leadgate.service.scoring.keeps_event_state`)."""
-        raise NotImplementedError(f"{self.engine} has no query variables")
+        """Set query variables, which a query reads as constants: the event state's way of
+        naming the batches it reads (DuckDB alone keeps one: see
+        :func:`leadgate.service.scoring.keeps_event_state`)."""
+        raise NotImplementedError(f"{self.engine} keeps no event state")
 
     def take_over_checkpoints(self) -> bool:
         """For a process whose commits must not wait for the database's upkeep (the server):
@@ -464,10 +465,9 @@ class Store(ABC):
         """Store in-memory rows as a (derived or bookkeeping) table, replacing it."""
 
     def refill_table_as(self, name: str, query: str) -> None:
-        """Empty table ``name`` and insert the rows of ``query`` (from :meth:`sql`), in one transaction."""
-        with self.transaction():
-            self._run(f"DELETE FROM {identifier(name)}")
-            self._run(f"INSERT INTO {identifier(name)} {query}")
+        """Empty table ``name`` and insert the rows of ``query`` (from :meth:`sql`), in one
+        transaction: the event state's way (DuckDB's alone, as :meth:`set_variables`)."""
+        raise NotImplementedError(f"{self.engine} keeps no event state")
 
     @abstractmethod
     def replace_rows_as(

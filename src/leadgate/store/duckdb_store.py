@@ -372,7 +372,7 @@ class DuckDBStore(Store):
             self._run(f"SET perfect_ht_threshold = {WHOLE_TABLE_HASH_BITS}")
 
     def refill_table_as(self, name: str, query: str) -> None:
-        """As the other engines do, the insert run from a prepared statement (see :meth:`_run_prepared`)."""
+        """The insert runs from a prepared statement (see :meth:`_run_prepared`)."""
         with self.transaction():
             self._run(f"DELETE FROM {identifier(name)}")
             self._run_prepared(f"INSERT INTO {identifier(name)} {query}")
