@@ -53,10 +53,8 @@ def incremental_agrees_with_full(store: DuckDBStore, moment: str) -> dict[str, b
     assert run.kind == "incremental"
     paths = folded_leads(store)
     assert run.leads_folded == sum(paths.values())
-    rows, leads = store.query_rows(f"SELECT count(*) AS n, count(DISTINCT lead_key) AS d FROM {SCORES_TABLE}")[
-        0
-    ].values()
-    assert rows == leads  # one row a lead, whatever the state holds
+    counts = store.query_rows(f"SELECT count(*) AS rows, count(DISTINCT lead_key) AS leads FROM {SCORES_TABLE}")[0]
+    assert counts["rows"] == counts["leads"]  # one row a lead, whatever the state holds
     incremental = stored(store)
     run_scoring(store, PLAYBOOK, at(moment))
     full = stored(store)
