@@ -38,6 +38,7 @@ import ibis.expr.types as ir
 
 from leadgate.playbook.compiled import Playbook, ScoredRule
 from leadgate.playbook.model_scoring import EngagementRule
+from leadgate.scoring.engine import left_join
 from leadgate.scoring.events import (
     SCORED_EVENT_COLUMNS,
     SECONDS_PER_DAY,
@@ -267,7 +268,7 @@ class EventState:
         partial = counted.group_by("lead_key").aggregate(**values) if values else counted.select("lead_key").distinct()
         pending = later.group_by("lead_key").aggregate(p__pending=later.ts.epoch_seconds().floor().cast("int64").min())
         leads = partial.select("lead_key").union(pending.select("lead_key"), distinct=True)
-        partial = _left_join(_left_join(leads, partial), pending)
+        partial = left_join(left_join(leads, partial, "lead_key"), pending, "lead_key")
         return partial, (self._day_rows(plan, counted) if self.daily_rules else None)
 
     def _day_rows(self, plan: EventPlan, counted: ir.Table) -> ir.Table:
@@ -290,7 +291,7 @@ class EventState:
         """``old`` state rows (empty ones for leads read again) folded with ``events``."""
         now = self.moment.epoch
         new, days = self._partial(events)
-        rows = _left_join(old, new)
+        rows = left_join(old, new, "lead_key")
         rows = rows.mutate(elapsed=now - rows.st_epoch.fill_null(now))
         columns: dict[str, ir.Value] = {
             "st_epoch": ibis.literal(0) + now,
@@ -307,7 +308,7 @@ class EventState:
         kept = {f"o_dc_{r.scored.id}": f"dc_{r.scored.id}" for r in self.daily_rules}
         daily = self._daily(old, days, rows.select("lead_key", "elapsed", **{k: rows[v] for k, v in kept.items()}))
         rows = rows.select("lead_key", "st_upto", "st_keys", **columns)
-        rows = _left_join(rows, daily)
+        rows = left_join(rows, daily, "lead_key")
         return rows
 
     def _restarted(self, rows: ir.Table) -> ir.BooleanValue:
@@ -361,7 +362,7 @@ class EventState:
             totals[f"dn_{rule_id}"] = count.sum(where=every.day == last_day)
             totals[f"dl_{rule_id}"] = last.max(where=every.day == last_day)
         per_lead = every.group_by("lead_key").aggregate(**totals)
-        rows = _left_join(elapsed_of, per_lead)
+        rows = left_join(elapsed_of, per_lead, "lead_key")
         columns: dict[str, ir.Value] = {}
         for rule in rules:
             rule_id = rule.scored.id
@@ -371,12 +372,6 @@ class EventState:
             columns[f"dn_{rule_id}"] = rows[f"dn_{rule_id}"]
             columns[f"dl_{rule_id}"] = rows[f"dl_{rule_id}"]
         return rows.select("lead_key", **columns)
-
-
-def _left_join(left: ir.Table, right: ir.Table) -> ir.Table:
-    """``left LEFT JOIN right USING (lead_key)``."""
-    right = right.rename(lead_key__right="lead_key")
-    return left.left_join(right, left.lead_key == right.lead_key__right).drop("lead_key__right")
 
 
 def _rule_match(plan: EventPlan, events: ir.Table, scored: ScoredRule) -> ir.BooleanValue:

@@ -22,7 +22,7 @@ from leadgate.scoring.engine import score_leads
 from leadgate.scoring.event_state import EventState, variable
 from leadgate.scoring.moment import Moment, fixed_moment, moment_parameter, moment_row, year_span
 from leadgate.scoring.snapshots import account_membership
-from leadgate.store.base import Store
+from leadgate.store.base import EventStateStore, Store
 from leadgate.store.facts import Facts
 from leadgate.store.schema import LEAD_STATE_TABLE
 
@@ -174,7 +174,8 @@ def apply_rescore(store: Store, prepared: PreparedRescore, upto_batch: int) -> t
     then their scores; how many leads were rescored, and how many had their state folded into."""
     folded = 0
     if prepared.state_query is not None:
-        _set_state_batches(store, upto_batch)
+        assert isinstance(store, EventStateStore)  # see keeps_event_state
+        store.set_variables(_state_batches(store, upto_batch))
         store.refill_table_as(NEW_STATE_TABLE, prepared.state_query)
         store.replace_rows_as(STATE_TABLE, f"SELECT * FROM {NEW_STATE_TABLE}", prepared.state_columns, KEYS_TABLE)
         folded = int(store.query_rows(f"SELECT count(*) AS n FROM {NEW_STATE_TABLE} WHERE st_folded")[0]["n"])
@@ -287,7 +288,7 @@ def keeps_event_state(store: Store) -> bool:
     :mod:`leadgate.scoring.event_state`): on DuckDB, in temporary tables of the connection,
     which one process alone writes to. PostgreSQL serves several processes, whose own tables
     would miss what the others fold in, so there every run reads the histories."""
-    return store.engine == "duckdb"
+    return isinstance(store, EventStateStore)
 
 
 def folding_pays(store: Store) -> bool:
@@ -297,14 +298,14 @@ def folding_pays(store: Store) -> bool:
     return store.count("events") >= FOLD_FROM_EVENTS_PER_KEY * max(store.count("person_keys"), 1)
 
 
-def _set_state_batches(store: Store, upto_batch: int) -> None:
-    """The batches whose events the state query folds in: after the oldest state of a lead it
+def _state_batches(store: Store, upto_batch: int) -> dict[str, int]:
+    """The variables naming the batches whose events the state query folds in: after the oldest state of a lead it
     rescores, at most STATE_FOLDS_BATCHES back, up to ``upto_batch``."""
     oldest = store.query_rows(
         f"SELECT min(st_upto) AS oldest FROM {STATE_TABLE} WHERE lead_key IN (SELECT lead_key FROM {KEYS_TABLE})"
     )[0]["oldest"]
     since = max(int(oldest if oldest is not None else upto_batch), upto_batch - STATE_FOLDS_BATCHES)
-    store.set_variables({STATE_SINCE_VARIABLE: since, STATE_UPTO_VARIABLE: upto_batch})
+    return {STATE_SINCE_VARIABLE: since, STATE_UPTO_VARIABLE: upto_batch}
 
 
 def _event_state_for(store: Store, playbook: Playbook, span: tuple[int, int]) -> None:

@@ -17,7 +17,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast, runtime_checkable
 
 import ibis
 import ibis.expr.types as ir
@@ -71,6 +71,18 @@ def all_tables() -> dict[str, Columns]:
 Kept = TypeVar("Kept")
 RECENT_QUERIES = 256  # SQL built from requests' values that a connection keeps (see Store.kept_recent)
 PREDICTIONS_TABLE = "lead_predictions"  # see leadgate.predict.model_store
+
+
+@runtime_checkable
+class EventStateStore(Protocol):
+    """What a store needs to keep the leads' event state between incremental runs (see
+    :func:`leadgate.service.scoring.keeps_event_state`): DuckDB's adapter has it."""
+
+    def set_variables(self, values: Mapping[str, int]) -> None:
+        """Set query variables, which a query reads as constants."""
+
+    def refill_table_as(self, name: str, query: str) -> None:
+        """Empty table ``name`` and insert the rows of ``query``, in one transaction."""
 
 
 class Store(ABC):
@@ -344,12 +356,6 @@ class Store(ABC):
         Nothing by default (PostgreSQL looks each id up in a unique index)."""
         return None
 
-    def set_variables(self, values: Mapping[str, int]) -> None:
-        """Set query variables, which a query reads as constants: the event state's way of
-        naming the batches it reads (DuckDB alone keeps one: see
-        :func:`leadgate.service.scoring.keeps_event_state`)."""
-        raise NotImplementedError(f"{self.engine} keeps no event state")
-
     def take_over_checkpoints(self) -> bool:
         """For a process whose commits must not wait for the database's upkeep (the server):
         commits stop checkpointing the database on their own, and :meth:`checkpoint_if_due`,
@@ -463,11 +469,6 @@ class Store(ABC):
     @abstractmethod
     def replace_table_from_arrow(self, name: str, rows: pa.Table) -> None:
         """Store in-memory rows as a (derived or bookkeeping) table, replacing it."""
-
-    def refill_table_as(self, name: str, query: str) -> None:
-        """Empty table ``name`` and insert the rows of ``query`` (from :meth:`sql`), in one
-        transaction: the event state's way (DuckDB's alone, as :meth:`set_variables`)."""
-        raise NotImplementedError(f"{self.engine} keeps no event state")
 
     @abstractmethod
     def replace_rows_as(
