@@ -7,8 +7,9 @@ This times that step again and again on a copy of a workspace's DuckDB file (the
 is left as it was): the moment is one second after the last stored event, the leads are those
 the last ``--commits`` commits touched, and the playbook is the workspace's own.
 
-On DuckDB a cycle keeps each lead's event aggregates and folds the new events into them
-(:mod:`leadgate.scoring.event_state`). The bench first makes that state for every lead from
+On DuckDB a cycle keeps each lead's event aggregates and every lead's and account's latest
+traits, and folds the new facts into them (:mod:`leadgate.scoring.event_state`,
+:mod:`leadgate.scoring.trait_state`). The bench first makes that state for every lead from
 the batches before those commits (its time is printed: a server's first cycles pay it once,
 for the leads they touch), then each run starts from it again, folds the commits' events and
 inserts the scores; the figure is the runs' median. ``--read-histories`` times the same
@@ -40,7 +41,15 @@ import psycopg
 
 from leadgate.playbook.compiled import Playbook
 from leadgate.playbook.loader import load_playbook
-from leadgate.service.scoring import KEYS_TABLE, STATE_TABLE, apply_rescore, keeps_event_state, prepare_rescore
+from leadgate.service.scoring import (
+    KEYS_TABLE,
+    STATE_TABLE,
+    TRAIT_STATE_MARK,
+    TRAIT_STATE_TABLE,
+    apply_rescore,
+    keeps_event_state,
+    prepare_rescore,
+)
 from leadgate.store.base import Store
 from leadgate.store.opening import open_store
 
@@ -89,10 +98,14 @@ def measure(store: Store, playbook: Playbook, commits: int, runs: int, keep_stat
         apply_rescore(store, prepare_rescore(store, playbook, moment, 0, keep_state=True), since)
         state_seconds = time.perf_counter() - started
         store.replace_scratch_as("bench_state", f"SELECT * FROM {STATE_TABLE}")
+        store.replace_scratch_as("bench_traits", f"SELECT * FROM {TRAIT_STATE_TABLE}")
+        mark = store.prepared[TRAIT_STATE_MARK]
     seconds, folded = [], 0
     for _ in range(runs):
         if keeps:
             store.replace_scratch_as(STATE_TABLE, "SELECT * FROM bench_state")
+            store.replace_scratch_as(TRAIT_STATE_TABLE, "SELECT * FROM bench_traits")
+            store.prepared[TRAIT_STATE_MARK] = mark
         started = time.perf_counter()
         prepared = prepare_rescore(store, playbook, moment, since, keep_state=keep_state)
         _, folded = apply_rescore(store, prepared, top)

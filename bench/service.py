@@ -225,6 +225,7 @@ def run_bench(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     stored = stored_events(root)
     results = summarise(args, clients, probe, samples, peak, stored, has_lead_route, (load_before, load_after))
     kept = ("commits", "cycles", "checkpoints", "commit_ms", "cycle_ms", "checkpoint_ms")
+    kept += ("leads_rescored", "leads_folded")
     results["server"] = {key: health[key] for key in kept}
     results["cpu_seconds"] = {
         "server": server_cpu,
@@ -333,6 +334,8 @@ def table(results: dict[str, Any]) -> str:
         f"messages each on average), {server['cycles']:,} qualification cycles, {server['checkpoints']:,} checkpoints",
         f"commit, cycle (last 1k) {_durations(server['commit_ms'])}; {_durations(server['cycle_ms'])}",
         f"checkpoint (last 1k)    {_durations(server['checkpoint_ms'])}",
+        f"leads rescored          {server['leads_rescored']:,} by the cycles, {server['leads_folded']:,} of them folded "
+        f"into their kept event state",
         f"CPU over the run        server {cpu['server']:.1f} s ({cpu['server'] / settings['duration']:.2f} of a core), "
         f"clients {cpu['clients']:.1f} s, probe {cpu['probe']:.1f} s; "
         f"{1e6 * cpu['server'] / max(results['messages'], 1):.0f} µs of server CPU a message",

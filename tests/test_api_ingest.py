@@ -219,6 +219,8 @@ def test_health_says_how_long_the_recent_commits_and_cycles_took(served: Served)
     assert cycle["count"] == health["cycles"] >= 2
     assert 0 < cycle["p50_ms"] <= cycle["p99_ms"] <= cycle["max_ms"]
     assert health["checkpoints"] == 0 and health["checkpoint_ms"] is None  # one message: none due
+    assert health["leads_rescored"] >= 1  # ann, by the cycle the commit woke
+    assert health["leads_folded"] == 0  # histories this short are read again, not folded
 
 
 def test_a_key_checked_again_waits_for_the_lock_off_the_event_loop(

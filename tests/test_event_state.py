@@ -1,6 +1,6 @@
-"""The event state kept between incremental runs (DuckDB): folding new events into it gives
-the scores that reading the whole histories gives, and each reason to read a history again
-does make it read again."""
+"""The event and trait state kept between incremental runs (DuckDB): folding new facts into
+it gives the scores that reading the whole histories gives, and each reason to read a history
+again does make it read again."""
 
 from __future__ import annotations
 
@@ -14,7 +14,15 @@ from hypothesis import strategies as st
 
 from leadgate.playbook.loader import parse_playbook
 from leadgate.service import scoring
-from leadgate.service.scoring import NEW_STATE_TABLE, SCORES_TABLE, keeps_event_state, run_scoring
+from leadgate.service.erasure import erase_person
+from leadgate.service.scoring import (
+    NEW_STATE_TABLE,
+    SCORES_TABLE,
+    TRAIT_STATE_MARK,
+    TRAIT_STATE_TABLE,
+    keeps_event_state,
+    run_scoring,
+)
 from leadgate.store.base import Store
 from leadgate.store.duckdb_store import DuckDBStore
 from leadgate.workspace import example_playbook_text
@@ -145,6 +153,70 @@ def test_a_fold_reads_only_the_new_batches_and_a_rescore_on_request_reads_the_hi
     assert stored(store)["ann"]["c_engagement_3"] == 0  # read again: the whitepaper is gone
 
 
+def test_kept_traits_give_what_reading_the_trait_facts_gives(world: World) -> None:
+    """Traits that change, learnt late or early, dated after the run's moment, brought by an
+    alias, erased: the kept latest traits give the facts' snapshot at every run."""
+    store = build(world).store
+    run_scoring(store, PLAYBOOK, at("2026-11-04T00:00:00"))
+    world.did("ann", "page_view", "2026-11-04T10:00:00", path="/blog").did("cat", "page_view", "2026-11-04T10:00:00")
+    world.save()
+    made = incremental_agrees_with_full(store, "2026-11-04T12:00:00")  # the state is made (ben: ann's account)
+    assert made == {"ann": False, "ben": False, "cat": False}
+
+    # Changed traits (a lead's, an account's, which rescores its contacts), one learnt before
+    # the kept one (it does not win), one learnt after the run's moment (not yet).
+    world.lead("ann", role="Student", learnt_at="2026-11-05T09:00:00")
+    world.lead("cat", role="CTO", learnt_at="2025-06-01T00:00:00")
+    world.lead("ben", role="CTO", budget_estimate=50000, learnt_at="2026-11-06T10:00:00")
+    world.lead("cat", budget_estimate=20000, learnt_at="2026-11-06T10:00:00")
+    world.account("acme", employees=40, learnt_at="2026-11-05T08:00:00")
+    world.save()
+    assert incremental_agrees_with_full(store, "2026-11-05T12:00:00") == {"ann": True, "ben": True, "cat": True}
+    rows = stored(store)
+    assert rows["ann"]["c_fit_4"] == -25 and rows["cat"]["c_fit_4"] == -25  # Student: learnt later, or kept
+    assert rows["ben"]["c_fit_3"] == 0 and rows["ann"]["c_fit_1"] == 0  # ben's CTO is not known yet; 40 staff
+    assert rows["cat"]["c_fit_6"] == 0
+
+    # Ben's role and cat's budget are now due; an alias brings old-ben's project to ben (his
+    # facts are read again); cat's kept traits take her budget.
+    world.lead("old-ben", need_maturity="project_planned", learnt_at="2026-10-01T00:00:00")
+    world.save()
+    world.alias("old-ben", "ben", "2026-11-07T08:00:00")
+    world.did("ben", "page_view", "2026-11-07T08:30:00", path="/blog")
+    world.did("cat", "page_view", "2026-11-07T08:30:00", path="/blog")
+    world.save()
+    assert incremental_agrees_with_full(store, "2026-11-07T09:00:00") == {"ann": True, "ben": False, "cat": True}
+    rows = stored(store)
+    assert rows["ben"]["c_fit_3"] == 15 and rows["ben"]["c_fit_6"] == 15 and rows["ben"]["c_fit_7"] == 15
+    assert rows["cat"]["c_fit_6"] == 15
+
+    # An erasure deletes ann's traits: she is rescored, her kept traits with her.
+    erased = erase_person(store, PLAYBOOK, "ann", at("2026-11-08T00:00:00"))
+    assert stored(store)[erased.known_now_as]["c_fit_4"] == 0
+    world.did("cat", "page_view", "2026-11-08T10:00:00", path="/blog").save()
+    assert incremental_agrees_with_full(store, "2026-11-08T12:00:00") == {"cat": True}
+
+
+def test_a_fold_reads_only_the_new_trait_facts(world: World) -> None:
+    """Proof that the kept traits are folded into, not made again: a trait fact taken out of
+    the store behind leadgate's back still counts for a folded lead, and stops counting once
+    the lead is rescored on request."""
+    store = build(world).store
+    run_scoring(store, PLAYBOOK, at("2026-11-04T00:00:00"))
+    world.did("ann", "page_view", "2026-11-04T10:00:00", path="/blog").save()
+    run_scoring(store, PLAYBOOK, at("2026-11-04T12:00:00"), incremental=True)  # the trait state is made
+    assert store.prepared[TRAIT_STATE_MARK] == (store.last_batch_id(), at("2026-11-04T12:00:00"))
+    assert store.count(TRAIT_STATE_TABLE) > 0
+    store._run("DELETE FROM traits WHERE entity_type = 'lead' AND name = 'role'")
+    world.did("ann", "page_view", "2026-11-05T10:00:00", path="/blog").save()
+    run_scoring(store, PLAYBOOK, at("2026-11-05T12:00:00"), incremental=True)
+    assert folded_leads(store)["ann"]
+    assert stored(store)["ann"]["c_fit_3"] == 15  # CTO, from the kept traits
+    key = store.query_rows("SELECT lead_key FROM person_keys WHERE id_value = 'ann'")[0]["lead_key"]
+    run_scoring(store, PLAYBOOK, at("2026-11-05T12:00:00"), incremental=True, also=[key])
+    assert stored(store)["ann"]["c_fit_3"] == 0  # read again: the role is gone
+
+
 def test_postgresql_keeps_no_event_state(store: Store) -> None:
     """Several server processes share a PostgreSQL store, and a state kept by one connection
     would miss what the others fold in: there every incremental run reads the histories."""
@@ -187,7 +259,15 @@ EVENTS = (
     ("session_started", {}),
     ("teammate_invited", {}),
 )
-HOUR = 3600
+TRAIT_FACTS = (  # the entity, then its trait
+    ("ann", {"role": "Student"}),
+    ("ann", {"role": "CTO"}),
+    ("ben", {"budget_estimate": 20000}),
+    ("cat", {"need_maturity": "project_planned"}),
+    ("cat", {"need_maturity": "curious"}),
+    ("acme", {"employees": 40}),
+    ("acme", {"employees": 900}),
+)
 
 
 @settings(
@@ -208,11 +288,17 @@ HOUR = 3600
         max_size=5,
     ),
     gaps=st.lists(st.integers(1, 9 * 24), min_size=5, max_size=5),
+    traits=st.lists(
+        st.lists(st.tuples(st.integers(0, len(TRAIT_FACTS) - 1), st.integers(-30 * 24, 6)), max_size=3),
+        min_size=5,
+        max_size=5,
+    ),
 )
-def test_folding_agrees_with_reading_the_histories_whatever_the_events(monkeypatch, steps, gaps) -> None:  # type: ignore[no-untyped-def]
-    """Random events, some dated before the run's moment by up to 30 days (windows, closed
-    days, backdated days), some after it (due at a later run), over runs hours to days apart:
-    every incremental run gives the full scoring's rows, folded or read again."""
+def test_folding_agrees_with_reading_the_histories_whatever_the_events(monkeypatch, steps, gaps, traits) -> None:  # type: ignore[no-untyped-def]
+    """Random events and trait facts, some dated before the run's moment by up to 30 days
+    (windows, closed days, backdated days, traits learnt before the kept ones), some after it
+    (due at a later run), over runs hours to days apart: every incremental run gives the full
+    scoring's rows, folded or read again."""
     monkeypatch.setattr(scoring, "FOLD_FROM_EVENTS_PER_KEY", 0)
     with tempfile.TemporaryDirectory() as folder:
         store = DuckDBStore(str(Path(folder) / "leadgate.duckdb"))
@@ -220,11 +306,16 @@ def test_folding_agrees_with_reading_the_histories_whatever_the_events(monkeypat
             world = build(World(store))
             moment = at("2026-11-04T00:00:00")
             run_scoring(store, PLAYBOOK, moment)
-            for step, gap in zip(steps, gaps, strict=False):
+            for step, gap, learnt in zip(steps, gaps, traits, strict=False):
                 moment += dt.timedelta(hours=gap)
                 for lead, index, hours in step:
                     event, properties = EVENTS[index]
                     world.did(lead, event, f"{moment + dt.timedelta(hours=hours):%Y-%m-%dT%H:%M:%S}", **properties)
+                for index, hours in learnt:
+                    entity, values = TRAIT_FACTS[index]
+                    when = f"{moment + dt.timedelta(hours=hours):%Y-%m-%dT%H:%M:%S}"
+                    add = world.account if entity == "acme" else world.lead
+                    add(entity, learnt_at=when, **values)
                 world.save()
                 incremental_agrees_with_full(store, f"{moment:%Y-%m-%dT%H:%M:%S}")
         finally:

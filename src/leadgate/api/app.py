@@ -47,6 +47,8 @@ class Health(BaseModel):
     cycles: int
     commits: int
     checkpoints: int  # of the database by the server's own thread (DuckDB; 0 on PostgreSQL)
+    leads_rescored: int = 0  # by the cycles, in all (a lead once a cycle)
+    leads_folded: int = 0  # of them, those whose new events were folded into their kept state (DuckDB)
     last_cycle_error: str | None = None
     cycle_ms: Durations | None = None  # qualification cycles, their notifications collected (null: none yet)
     commit_ms: Durations | None = None  # commits of ingested messages (null: none yet)
@@ -67,6 +69,8 @@ def health(request: Request) -> Health:
         cycles=current.worker.cycles,
         commits=current.intake.commits,
         checkpoints=current.checkpointer.checkpoints,
+        leads_rescored=current.worker.leads_rescored,
+        leads_folded=current.worker.leads_folded,
         last_cycle_error=current.worker.last_error,
         cycle_ms=_durations(current.worker.durations),
         commit_ms=_durations(current.intake.durations),

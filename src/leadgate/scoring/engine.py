@@ -19,6 +19,7 @@ so the same expression runs on DuckDB, Spark or PostgreSQL. Its columns:
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import ibis
 import ibis.expr.types as ir
@@ -60,6 +61,7 @@ def score_leads(
     only_keys: ir.Table | None = None,
     engagement_since: ir.Table | None = None,
     event_aggregates: EventAggregates | None = None,
+    traits: ir.Table | None = None,
 ) -> ir.Table:
     """Every lead's scores and per-rule contributions as of ``as_of`` (naive UTC, or a
     :class:`~leadgate.scoring.moment.Moment` read when the query runs).
@@ -68,22 +70,25 @@ def score_leads(
     ``since``) restarts the engagement of recycled leads at ``since``. ``event_aggregates``:
     the leads' event aggregates as of ``as_of``, already computed (by
     :class:`~leadgate.scoring.event_state.EventState`), instead of from their events.
+    ``traits``: the trait facts to read instead of every one (the latest ones, kept by
+    :class:`~leadgate.scoring.trait_state.TraitState`).
     """
     as_of = fixed_moment(as_of)
+    known = facts if traits is None else replace(facts, traits=traits)
     lead_traits, account_traits = _used_traits(playbook)
     leads = facts.leads()
     if only_keys is not None:
         leads = leads.filter(leads.lead_key.isin(only_keys.lead_key))
     membership = account_membership(facts, as_of, only_keys)
     table = left_join(leads, membership, "lead_key")
-    lead_snapshot = trait_snapshot(facts, "lead", lead_traits, as_of, "entity_key", _as_entity(only_keys))
+    lead_snapshot = trait_snapshot(known, "lead", lead_traits, as_of, "entity_key", _as_entity(only_keys))
     table = left_join(
         table,
         lead_snapshot.rename({f"{LEAD_PREFIX}{name}": name for name in lead_traits} | {"lead_key": "entity_key"}),
         "lead_key",
     )
     account_snapshot = trait_snapshot(
-        facts, "account", account_traits, as_of, "entity_id", _their_accounts(membership, only_keys)
+        known, "account", account_traits, as_of, "entity_id", _their_accounts(membership, only_keys)
     )
     table = left_join(
         table,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import ibis
 import ibis.expr.types as ir
@@ -22,6 +22,7 @@ from leadgate.scoring.engine import score_leads
 from leadgate.scoring.event_state import EventState, variable
 from leadgate.scoring.moment import Moment, fixed_moment, moment_parameter, moment_row, year_span
 from leadgate.scoring.snapshots import account_membership
+from leadgate.scoring.trait_state import KEPT_COLUMNS, TraitState
 from leadgate.store.base import EventStateStore, Store
 from leadgate.store.facts import Facts
 from leadgate.store.schema import LEAD_STATE_TABLE
@@ -31,15 +32,19 @@ PARAMETERS_TABLE = "scoring_parameters"  # an incremental run's moment and last 
 KEYS_TABLE = "rescore_keys"  # the leads an incremental run rescores
 STATE_TABLE = "event_state"  # each lead's event aggregates, kept between incremental runs
 NEW_STATE_TABLE = "event_state_new"  # those of the leads the current run rescores
+TRAIT_STATE_TABLE = "trait_state"  # every lead's and account's latest traits, kept with the event state
+NEW_TRAIT_STATE_TABLE = "trait_state_new"  # those of the entities the current run's facts name
 STATE_SINCE_VARIABLE, STATE_UPTO_VARIABLE = "leadgate_state_since", "leadgate_state_upto"
+TRAITS_SINCE_VARIABLE = "leadgate_traits_since"
+TRAIT_STATE_MARK = ("trait state", "made up to")  # its last batch and moment, kept with the connection's SQL
 # A lead's state made more batches ago than this is not folded into: its history is read again
 # (the new events of a fold are read from the batches after the oldest state folded into).
 STATE_FOLDS_BATCHES = 500
 # Histories at which folding starts. Measured with bench/scoring_insert.py on two stores of the
-# service bench (DuckDB, 2 cores): at 18 events a key (60 s), 4,177 leads took 205 ms folded
-# against 129 reading their histories; at 142 (10 minutes), 9,724 leads 474-507 ms against
-# 699-716. The two costs cross near 51.
-FOLD_FROM_EVENTS_PER_KEY = 50
+# service bench (DuckDB, 2 cores), the trait state included: at 18 events a key (60 s), 4,177
+# leads took 210 ms folded against 134 reading their histories; at 142 (10 minutes), 9,724
+# leads 362 ms against 731. The two costs cross near 39.
+FOLD_FROM_EVENTS_PER_KEY = 40
 FUSED_FROM_PERSON_IDS = 200_000  # from here a full scoring's SQL is compiled with merged selects
 
 
@@ -173,14 +178,56 @@ def apply_rescore(store: Store, prepared: PreparedRescore, upto_batch: int) -> t
     over the events of the batches up to ``upto_batch`` (the last one when the run started),
     then their scores; how many leads were rescored, and how many had their state folded into."""
     folded = 0
-    if prepared.state_query is not None:
+    state = prepared.state
+    if state is not None:
         assert isinstance(store, EventStateStore)  # see keeps_event_state
-        store.set_variables(_state_batches(store, upto_batch))
-        store.refill_table_as(NEW_STATE_TABLE, prepared.state_query)
-        store.replace_rows_as(STATE_TABLE, f"SELECT * FROM {NEW_STATE_TABLE}", prepared.state_columns, KEYS_TABLE)
+        traits_since = _traits_since(store)
+        store.set_variables(_state_batches(store, upto_batch) | {TRAITS_SINCE_VARIABLE: traits_since or 0})
+        store.refill_table_as(NEW_STATE_TABLE, state.events)
+        if traits_since is None:
+            store.refill_table_as(TRAIT_STATE_TABLE, state.traits_made)
+        else:
+            store.refill_table_as(NEW_TRAIT_STATE_TABLE, state.traits)
+        store.replace_rows_as(STATE_TABLE, f"SELECT * FROM {NEW_STATE_TABLE}", state.event_columns, KEYS_TABLE)
+        if traits_since is not None:
+            _replace_trait_rows(store)
+        store.prepared[TRAIT_STATE_MARK] = _trait_state_mark(store, upto_batch)
         folded = int(store.query_rows(f"SELECT count(*) AS n FROM {NEW_STATE_TABLE} WHERE st_folded")[0]["n"])
     store.replace_rows_as(SCORES_TABLE, prepared.scores_query, prepared.columns, KEYS_TABLE)
     return store.count(KEYS_TABLE), folded
+
+
+def _trait_state_mark(store: Store, upto_batch: int) -> tuple[int, dt.datetime]:
+    """The batch and moment the trait state is now made up to."""
+    return upto_batch, store.query_rows(f"SELECT as_of FROM {PARAMETERS_TABLE}")[0]["as_of"]
+
+
+def _traits_since(store: Store) -> int | None:
+    """The batch the kept trait state was made up to, if the current run can fold into it: the
+    last run kept it (it is made up to that run's last batch, whose later facts the current run
+    rescores) at a moment not after the current run's. None: it is made again from the facts."""
+    mark = store.prepared.get(TRAIT_STATE_MARK)
+    if mark is None:
+        return None
+    parameters = store.query_rows(f"SELECT as_of, since_batch FROM {PARAMETERS_TABLE}")[0]
+    upto, moment = mark
+    return upto if upto == parameters["since_batch"] and moment <= parameters["as_of"] else None
+
+
+def _replace_trait_rows(store: Store) -> None:
+    """Put the new trait rows in the kept state: those of the rescored leads (all the leads
+    whose facts changed), and of the accounts the new facts name."""
+    columns = list(KEPT_COLUMNS)
+    new_rows = f"SELECT {', '.join(columns)} FROM {NEW_TRAIT_STATE_TABLE}"
+    store.replace_scratch_as("trait_lead_keys", f"SELECT lead_key AS entity_key FROM {KEYS_TABLE}")
+    store.replace_rows_as(
+        TRAIT_STATE_TABLE, f"{new_rows} WHERE entity_type = 'lead'", columns, "trait_lead_keys", "entity_key"
+    )
+    accounts = f"SELECT DISTINCT entity_id FROM {NEW_TRAIT_STATE_TABLE} WHERE entity_type = 'account'"
+    store.replace_scratch_as("trait_account_keys", accounts)
+    store.replace_rows_as(
+        TRAIT_STATE_TABLE, f"{new_rows} WHERE entity_type = 'account'", columns, "trait_account_keys", "entity_id"
+    )
 
 
 def prepare_rescore(
@@ -221,14 +268,23 @@ def prepare_rescore(
 
 
 @dataclass(frozen=True)
+class KeptStateSql:
+    """The compiled SQL of the state an incremental run keeps (see :func:`keeps_event_state`)."""
+
+    events: str  # the rescored leads' event state
+    event_columns: list[str]
+    traits: str  # the new rows of the trait state
+    traits_made: str  # the whole trait state, made from the facts
+
+
+@dataclass(frozen=True)
 class PreparedRescore:
     """The compiled SQL of an incremental run: the keys to rescore, and their scores."""
 
     keys_query: str
     scores_query: str
     columns: list[str]
-    state_query: str | None = None  # the rescored leads' event state (see keeps_event_state)
-    state_columns: list[str] = field(default_factory=list)
+    state: KeptStateSql | None = None
 
     @classmethod
     def compile(
@@ -270,17 +326,21 @@ class PreparedRescore:
         new_state = state.updated(
             store.backend.table(STATE_TABLE), only, batches, key_counts, store.backend.table("also_keys")
         )
-        aggregates = state.aggregates(store.backend.table(NEW_STATE_TABLE))
+        new_state_rows = store.backend.table(NEW_STATE_TABLE)
+        aggregates = state.aggregates(new_state_rows)
+        traits = TraitState(playbook, facts, moment)
+        kept_traits = store.backend.table(TRAIT_STATE_TABLE)
+        reread = new_state_rows.filter(~new_state_rows.st_folded).select("lead_key")
+        new_traits = traits.updated(
+            kept_traits, (variable(TRAITS_SINCE_VARIABLE).name("traits_since"), batches[1]), only, reread
+        )
         scores = stamped(
-            score_leads(facts, playbook, moment, only, engagement_since, event_aggregates=aggregates), playbook, moment
+            score_leads(facts, playbook, moment, only, engagement_since, aggregates, kept_traits), playbook, moment
         )
-        return cls(
-            keys_query,
-            store.sql(scores),
-            list(scores.schema().names),
-            store.sql(new_state),
-            list(state.schema().names),
+        kept = KeptStateSql(
+            store.sql(new_state), list(state.schema().names), store.sql(new_traits), store.sql(traits.made(batches[1]))
         )
+        return cls(keys_query, store.sql(scores), list(scores.schema().names), kept)
 
 
 def keeps_event_state(store: Store) -> bool:
@@ -315,10 +375,15 @@ def _event_state_for(store: Store, playbook: Playbook, span: tuple[int, int]) ->
     if store.prepared.get(made_for) == playbook.digest and store.has_table(STATE_TABLE):
         return
     parameters = store.backend.table(PARAMETERS_TABLE)
-    state = EventState(playbook, store.facts(), moment_parameter(parameters, span), None)
+    facts, moment = store.facts(), moment_parameter(parameters, span)
+    state = EventState(playbook, facts, moment, None)
     empty = parameters.select(**{name: ibis.null(kind) for name, kind in state.schema().items()}).filter(False)
     for name in (STATE_TABLE, NEW_STATE_TABLE):
         store.replace_scratch_as(name, store.table_sql(empty))
+    no_traits = store.table_sql(TraitState(playbook, facts, moment).empty(facts.traits))
+    for name in (TRAIT_STATE_TABLE, NEW_TRAIT_STATE_TABLE):
+        store.replace_scratch_as(name, no_traits)
+    store.prepared.pop(TRAIT_STATE_MARK, None)
     store.prepared[made_for] = playbook.digest
 
 

@@ -35,6 +35,8 @@ class CycleWorker:
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="leadgate-worker", daemon=True)
         self.cycles = 0
+        self.leads_rescored = 0  # by the cycles' scoring runs, in all
+        self.leads_folded = 0  # of them, those whose kept event state took their new events
         self.durations = RecentDurations()  # of the cycles that succeeded, their notifications collected
         self.last_error: str | None = None
 
@@ -70,6 +72,8 @@ class CycleWorker:
             return None
         seconds = time.perf_counter() - started
         self.cycles += 1
+        self.leads_rescored += report.scoring.leads_scored
+        self.leads_folded += report.scoring.leads_folded
         self.durations.add(seconds)
         self.last_error = None
         log.debug(
