@@ -433,8 +433,12 @@ def members_of(facts: Facts, accounts: ir.Table, as_of: dt.datetime | Moment) ->
     hold, not what every lead's history holds.
     """
     identities = facts.identities
-    naming_them = (identities.kind == "account") & identities.to_id.isin(accounts.account_id)
-    candidates = identities.filter(naming_them).select(lead_key=identities.entity_key)
+    # Joined, not tested with IN: DuckDB hashed the many membership facts then, not the few
+    # accounts. Each lead once: a lead's membership is restated by every update of its profile.
+    named = accounts.select(named_id="account_id").distinct()
+    memberships = identities.filter(identities.kind == "account")
+    naming_them = memberships.inner_join(named, memberships.to_id == named.named_id)
+    candidates = naming_them.select(lead_key=naming_them.entity_key).distinct()
     membership = account_membership(facts, as_of, candidates)
     return membership.filter(membership.account_id.isin(accounts.account_id)).select("lead_key")
 
