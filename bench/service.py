@@ -226,13 +226,17 @@ def run_bench(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     results = summarise(args, clients, probe, samples, peak, stored, has_lead_route, (load_before, load_after))
     kept = ("commits", "cycles", "checkpoints", "commit_ms", "cycle_ms", "checkpoint_ms")
     kept += ("leads_rescored", "leads_folded")
-    results["server"] = {key: health[key] for key in kept}
+    results["server"] = {key: health.get(key) for key in kept}  # older servers do not report every figure
     results["cpu_seconds"] = {
         "server": server_cpu,
         "clients": sum(client["cpu_seconds"] for client in clients),
         "probe": probe["cpu_seconds"],
     }
     return results
+
+
+def _count(value: int | None) -> str:
+    return "?" if value is None else f"{value:,}"
 
 
 def _durations(summary: dict[str, float] | None) -> str:
@@ -334,8 +338,8 @@ def table(results: dict[str, Any]) -> str:
         f"messages each on average), {server['cycles']:,} qualification cycles, {server['checkpoints']:,} checkpoints",
         f"commit, cycle (last 1k) {_durations(server['commit_ms'])}; {_durations(server['cycle_ms'])}",
         f"checkpoint (last 1k)    {_durations(server['checkpoint_ms'])}",
-        f"leads rescored          {server['leads_rescored']:,} by the cycles, {server['leads_folded']:,} of them folded "
-        f"into their kept event state",
+        f"leads rescored          {_count(server['leads_rescored'])} by the cycles, {_count(server['leads_folded'])} of "
+        f"them folded into their kept event state",
         f"CPU over the run        server {cpu['server']:.1f} s ({cpu['server'] / settings['duration']:.2f} of a core), "
         f"clients {cpu['clients']:.1f} s, probe {cpu['probe']:.1f} s; "
         f"{1e6 * cpu['server'] / max(results['messages'], 1):.0f} µs of server CPU a message",

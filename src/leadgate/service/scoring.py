@@ -182,6 +182,7 @@ def apply_rescore(store: Store, prepared: PreparedRescore, upto_batch: int) -> t
     if state is not None:
         assert isinstance(store, EventStateStore)  # see keeps_event_state
         traits_since = _traits_since(store)
+        store.prepared.pop(TRAIT_STATE_MARK, None)  # until the trait state is whole again
         store.set_variables(_state_batches(store, upto_batch) | {TRAITS_SINCE_VARIABLE: traits_since or 0})
         store.refill_table_as(NEW_STATE_TABLE, state.events)
         if traits_since is None:
@@ -192,6 +193,8 @@ def apply_rescore(store: Store, prepared: PreparedRescore, upto_batch: int) -> t
         if traits_since is not None:
             _replace_trait_rows(store)
         store.prepared[TRAIT_STATE_MARK] = _trait_state_mark(store, upto_batch)
+        for name in (STATE_TABLE, TRAIT_STATE_TABLE):
+            store.compact_scratch(name)
         folded = int(store.query_rows(f"SELECT count(*) AS n FROM {NEW_STATE_TABLE} WHERE st_folded")[0]["n"])
     store.replace_rows_as(SCORES_TABLE, prepared.scores_query, prepared.columns, KEYS_TABLE)
     return store.count(KEYS_TABLE), folded

@@ -82,7 +82,11 @@ class EventStateStore(Protocol):
         """Set query variables, which a query reads as constants."""
 
     def refill_table_as(self, name: str, query: str) -> None:
-        """Empty table ``name`` and insert the rows of ``query``, in one transaction."""
+        """Empty temporary table ``name`` and insert the rows of ``query``."""
+
+    def compact_scratch(self, name: str) -> bool:
+        """Rewrite temporary table ``name`` if it holds more deleted rows than live ones;
+        whether it did."""
 
 
 class Store(ABC):
