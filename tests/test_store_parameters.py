@@ -96,3 +96,37 @@ def test_sql_built_from_request_values_is_kept_for_the_most_recent_keys_only(sto
     store.kept_recent(("n", 1), lambda: compile_for(1))
     assert compiled == [*range(RECENT_QUERIES), RECENT_QUERIES, 1]
     assert store.query_rows(store.kept_recent(("n", 1), lambda: compile_for(-1))) == [{"n": 1}]
+
+
+def test_duckdb_temporary_tables_give_back_the_rows_they_no_longer_hold(tmp_path: Path) -> None:
+    """DuckDB keeps the rows a DELETE takes out of a temporary table while another connection
+    writes, and scans read past them: a refilled table starts empty instead, and a table whose
+    deleted rows outnumber its live ones is rewritten with its live rows only."""
+    store = DuckDBStore(tmp_path / "scratch.duckdb")
+    writer = DuckDBStore(tmp_path / "scratch.duckdb")  # the server's intake, on its own connection
+
+    def held(name: str) -> int:  # rows in the table's storage, deleted ones included
+        return int(store._run(f"SELECT estimated_size FROM duckdb_tables() WHERE table_name = '{name}'")[0][0])
+
+    try:
+        writer._run("CREATE TABLE facts (n BIGINT)")
+        writer._run("BEGIN")
+        writer._run("INSERT INTO facts VALUES (1)")  # a transaction under way all along
+        store.replace_scratch_as("kept", "SELECT range AS lead_key, range * 2 AS value FROM range(30000)")
+        store._run("DELETE FROM kept WHERE lead_key % 3 <> 0")
+        assert store.count("kept") == 10000 and held("kept") == 30000
+        assert store.compact_scratch("kept")
+        assert held("kept") == 10000
+        assert store._run("SELECT sum(value) FROM kept") == [(sum(2 * n for n in range(0, 30000, 3)),)]
+        assert not store.compact_scratch("kept")  # nothing deleted since
+
+        store._run("DELETE FROM kept WHERE lead_key < 3000")  # 1,000 of 10,000: not worth rewriting
+        assert not store.compact_scratch("kept") and held("kept") == 10000
+
+        for _ in range(3):
+            store.refill_table_as("kept", "SELECT range AS lead_key, 1 AS value FROM range(5000)")
+        assert store.count("kept") == 5000 and held("kept") == 5000
+        writer._run("COMMIT")
+    finally:
+        writer.close()
+        store.close()

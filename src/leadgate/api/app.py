@@ -48,7 +48,7 @@ class Health(BaseModel):
     commits: int
     checkpoints: int  # of the database by the server's own thread (DuckDB; 0 on PostgreSQL)
     leads_rescored: int = 0  # by the cycles, in all (a lead once a cycle)
-    leads_folded: int = 0  # of them, those whose new events were folded into their kept state (DuckDB)
+    leads_folded: int = 0  # of them, those whose new facts were folded into their kept state (DuckDB)
     last_cycle_error: str | None = None
     cycle_ms: Durations | None = None  # qualification cycles, their notifications collected (null: none yet)
     commit_ms: Durations | None = None  # commits of ingested messages (null: none yet)

@@ -36,7 +36,7 @@ class CycleWorker:
         self._thread = threading.Thread(target=self._loop, name="leadgate-worker", daemon=True)
         self.cycles = 0
         self.leads_rescored = 0  # by the cycles' scoring runs, in all
-        self.leads_folded = 0  # of them, those whose kept event state took their new events
+        self.leads_folded = 0  # of them, those whose kept state took their new facts
         self.durations = RecentDurations()  # of the cycles that succeeded, their notifications collected
         self.last_error: str | None = None
 

@@ -43,6 +43,8 @@ _DUCKDB_TYPES = {
 WHOLE_TABLE_HASH_BITS = 20
 DEFAULT_HASH_BITS = 12
 
+COMPACTED_FROM_ROWS = 10_000  # a temporary table smaller than this is not worth rewriting
+
 # A DuckDB commit checkpoints the database (writes the log's rows into the file) once the log
 # passes 16 MiB: in the server, a commit every ~1.5 s at 17,000 messages a second took 60-520 ms
 # more, and so did every request waiting for it. A server checkpoints on a thread of its own
@@ -50,7 +52,6 @@ DEFAULT_HASH_BITS = 12
 # up the commit that comes while it writes the events, and a quarter as many checkpoints, each
 # about 2.5 times as long, hold up fewer requests. Commits keep a far larger threshold, in case
 # that thread falls behind.
-COMPACTED_FROM_ROWS = 10_000  # a temporary table smaller than this is not worth rewriting
 CHECKPOINT_LOG_BYTES = 64 * 1024**2
 BACKSTOP_CHECKPOINT = "1GB"
 
