@@ -27,15 +27,11 @@ from leadgate.analytics.backtest_fast_events import interval_index
 from leadgate.analytics.backtest_fast_plan import Metric
 from leadgate.domain.traits import TraitType
 from leadgate.scoring.engine import ACCOUNT_PREFIX, LEAD_PREFIX
-from leadgate.scoring.snapshots import typed
+from leadgate.scoring.snapshots import learnt_order, typed
 from leadgate.store.facts import Facts
 
 WIDTH = 6  # digits of an interval in a carried value: up to 999,999 checkpoints
 MEMBERSHIP = "account_id"
-
-
-def _latest(table: ir.Table) -> ir.Value:
-    return ibis.struct({"learnt_at": table.learnt_at, "batch_id": table.batch_id, "seq": table.seq})
 
 
 def carried(k: ir.IntegerValue, value: ir.StringValue, known: ir.BooleanValue) -> ir.StringValue:
@@ -66,7 +62,7 @@ def trait_changes(
         table.name.isin(sorted(traits)) if traits else ibis.literal(False),
     )
     table = table.mutate(k=interval_index(table.learnt_at, checkpoints))
-    order = _latest(table)
+    order = learnt_order(table)
     values: dict[str, ir.Value] = {}
     for name in sorted(traits):
         values[f"v_{name}"] = table.value.argmax(order, where=table.name == name)
@@ -88,7 +84,9 @@ def membership_changes(facts: Facts, checkpoints: Sequence[dt.datetime]) -> ir.T
         table.kind == "account", table.learnt_at <= ibis.literal(checkpoints[-1]), table.entity_key.notnull()
     )
     table = table.mutate(k=interval_index(table.learnt_at, checkpoints))
-    grouped = table.group_by(lead_key=table.entity_key, k=table.k).aggregate(account=table.to_id.argmax(_latest(table)))
+    grouped = table.group_by(lead_key=table.entity_key, k=table.k).aggregate(
+        account=table.to_id.argmax(learnt_order(table))
+    )
     return grouped.select("lead_key", "k", **{MEMBERSHIP: carried(grouped.k, grouped.account, ibis.literal(True))})
 
 

@@ -22,7 +22,9 @@ _TRUE = ["true", "yes", "1", "y"]
 _FALSE = ["false", "no", "0", "n"]
 
 
-def _latest(table: ir.Table) -> ir.Value:
+def learnt_order(table: ir.Table) -> ir.Value:
+    """The order of a fact's rows from first learnt to last (``learnt_at``, then the import
+    batch, then the line): the latest is its maximum."""
     return ibis.struct({"learnt_at": table.learnt_at, "batch_id": table.batch_id, "seq": table.seq})
 
 
@@ -46,7 +48,7 @@ def trait_snapshot(
     )
     if only_keys is not None:
         table = table.filter(table[key].isin(only_keys[key]))
-    order = _latest(table)
+    order = learnt_order(table)
     values = {name: table.value.argmax(order, where=table.name == name) for name in sorted(traits)}
     wide = table.group_by(key).aggregate(**values) if values else table.select(key).distinct()
     return wide.select(key, **{name: typed(wide[name], kind) for name, kind in traits.items()})
@@ -68,5 +70,5 @@ def account_membership(facts: Facts, as_of: dt.datetime | Moment, only_keys: ir.
     table = table.filter(table.kind == "account", table.learnt_at <= fixed_moment(as_of).at, table.entity_key.notnull())
     if only_keys is not None:
         table = table.filter(table.entity_key.isin(only_keys.lead_key))
-    latest = table.group_by(lead_key=table.entity_key).aggregate(account_id=table.to_id.argmax(_latest(table)))
+    latest = table.group_by(lead_key=table.entity_key).aggregate(account_id=table.to_id.argmax(learnt_order(table)))
     return latest

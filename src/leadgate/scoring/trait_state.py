@@ -31,6 +31,7 @@ import ibis.expr.types as ir
 from leadgate.playbook.compiled import Playbook
 from leadgate.scoring.engine import used_traits
 from leadgate.scoring.moment import Moment
+from leadgate.scoring.snapshots import learnt_order
 from leadgate.store.facts import Facts
 
 ENTITY_COLUMNS = ("entity_type", "entity_key", "entity_id", "name")
@@ -100,7 +101,7 @@ class TraitState:
     def _reduced(self, rows: ir.Table) -> ir.Table:
         """Per entity and trait, the latest fact learnt by the moment, and those learnt after it."""
         learnt = rows.filter(rows.learnt_at <= self.moment.at)
-        order = ibis.struct({"learnt_at": learnt.learnt_at, "batch_id": learnt.batch_id, "seq": learnt.seq})
+        order = learnt_order(learnt)
         latest = learnt.group_by(list(ENTITY_COLUMNS)).aggregate(
             **{column: learnt[column].argmax(order) for column in ("value", "learnt_at", "batch_id", "seq")}
         )
