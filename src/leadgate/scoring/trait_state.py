@@ -84,18 +84,8 @@ class TraitState:
             facts = traits.filter(traits.entity_type == kind, traits.name.isin(names) if names else ibis.literal(False))
             key = facts.entity_key if kind == "lead" else ibis.null("int64")
             text_id = facts.entity_id if kind == "account" else ibis.null("string")
-            parts.append(
-                facts.select(
-                    "entity_type",
-                    entity_key=key,
-                    entity_id=text_id,
-                    name=facts.name,
-                    value=facts.value,
-                    learnt_at=facts.learnt_at,
-                    batch_id=facts.batch_id,
-                    seq=facts.seq,
-                )
-            )
+            kept = {column: facts[column] for column in KEPT_COLUMNS[3:]}
+            parts.append(facts.select("entity_type", entity_key=key, entity_id=text_id, **kept))
         return parts[0].union(parts[1], distinct=False)
 
     def _reduced(self, rows: ir.Table) -> ir.Table:
