@@ -41,15 +41,8 @@ import psycopg
 
 from leadgate.playbook.compiled import Playbook
 from leadgate.playbook.loader import load_playbook
-from leadgate.service.scoring import (
-    KEYS_TABLE,
-    STATE_TABLE,
-    TRAIT_STATE_MARK,
-    TRAIT_STATE_TABLE,
-    apply_rescore,
-    keeps_event_state,
-    prepare_rescore,
-)
+from leadgate.service.kept_state import STATE_TABLE, TRAIT_STATE_MARK, TRAIT_STATE_TABLE, keeps_event_state
+from leadgate.service.scoring import KEYS_TABLE, apply_rescore, prepare_rescore
 from leadgate.store.base import Store
 from leadgate.store.opening import open_store
 

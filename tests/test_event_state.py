@@ -13,16 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from leadgate.playbook.loader import parse_playbook
-from leadgate.service import scoring
+from leadgate.service import kept_state
 from leadgate.service.erasure import erase_person
-from leadgate.service.scoring import (
-    NEW_STATE_TABLE,
-    SCORES_TABLE,
-    TRAIT_STATE_MARK,
-    TRAIT_STATE_TABLE,
-    keeps_event_state,
-    run_scoring,
-)
+from leadgate.service.kept_state import NEW_STATE_TABLE, TRAIT_STATE_MARK, TRAIT_STATE_TABLE, keeps_event_state
+from leadgate.service.scoring import SCORES_TABLE, run_scoring
 from leadgate.store.base import Store
 from leadgate.store.duckdb_store import DuckDBStore
 from leadgate.workspace import example_playbook_text
@@ -36,7 +30,7 @@ PRICING = "/pricing"
 @pytest.fixture
 def world(tmp_path, monkeypatch) -> World:  # type: ignore[no-untyped-def]
     """A DuckDB world whose short histories are folded all the same."""
-    monkeypatch.setattr(scoring, "FOLD_FROM_EVENTS_PER_KEY", 0)
+    monkeypatch.setattr(kept_state, "FOLD_FROM_EVENTS_PER_KEY", 0)
     store = DuckDBStore(str(tmp_path / "leadgate.duckdb"))
     try:
         yield World(store)
@@ -236,7 +230,7 @@ def test_short_histories_are_read_again_rather_than_folded(tmp_path) -> None:  #
     store = DuckDBStore(str(tmp_path / "leadgate.duckdb"))
     try:
         world = build(World(store))
-        assert store.count("events") < scoring.FOLD_FROM_EVENTS_PER_KEY * store.count("person_keys")
+        assert store.count("events") < kept_state.FOLD_FROM_EVENTS_PER_KEY * store.count("person_keys")
         run_scoring(store, PLAYBOOK, at("2026-11-04T00:00:00"))
         world.did("ann", "page_view", "2026-11-05T10:00:00", path=PRICING).save()
         run = run_scoring(store, PLAYBOOK, at("2026-11-05T12:00:00"), incremental=True)
@@ -299,7 +293,7 @@ def test_folding_agrees_with_reading_the_histories_whatever_the_events(monkeypat
     (windows, closed days, backdated days, traits learnt before the kept ones), some after it
     (due at a later run), over runs hours to days apart: every incremental run gives the full
     scoring's rows, folded or read again."""
-    monkeypatch.setattr(scoring, "FOLD_FROM_EVENTS_PER_KEY", 0)
+    monkeypatch.setattr(kept_state, "FOLD_FROM_EVENTS_PER_KEY", 0)
     with tempfile.TemporaryDirectory() as folder:
         store = DuckDBStore(str(Path(folder) / "leadgate.duckdb"))
         try:

@@ -21,7 +21,7 @@ was made), an alias moved another person's events to it (its number of person ke
 an event the state left out because it lay after its moment is now due, a windowed figure's
 earliest event left its window, or a new ``max_per_day`` event is on a day before the state's
 last. Leads rescored on request (``also``: an erasure, a move) always take it. The state is a
-derived table of one connection (see :func:`leadgate.service.scoring.keeps_event_state`); results
+derived table of one connection (see :func:`leadgate.service.kept_state.keeps_event_state`); results
 are the full scoring's up to the order floating-point sums are added in.
 """
 
@@ -436,7 +436,7 @@ def variable(name: str) -> dt.int64:  # type: ignore[valid-type,empty-body]
 
 
 # The distinct items of two lists, in DuckDB's words (the state is DuckDB's: see
-# leadgate.service.scoring.keeps_event_state); Ibis's own union writes a lambda DuckDB 2 refuses.
+# leadgate.service.kept_state.keeps_event_state); Ibis's own union writes a lambda DuckDB 2 refuses.
 @ibis.udf.scalar.builtin(name="list_distinct")
 def _distinct_texts(items: dt.Array(dt.string)) -> dt.Array(dt.string):  # type: ignore[valid-type,empty-body]
     ...

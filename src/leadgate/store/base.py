@@ -76,7 +76,7 @@ PREDICTIONS_TABLE = "lead_predictions"  # see leadgate.predict.model_store
 @runtime_checkable
 class EventStateStore(Protocol):
     """What a store needs to keep the leads' event state between incremental runs (see
-    :func:`leadgate.service.scoring.keeps_event_state`): DuckDB's adapter has it."""
+    :func:`leadgate.service.kept_state.keeps_event_state`): DuckDB's adapter has it."""
 
     def set_variables(self, values: Mapping[str, int]) -> None:
         """Set query variables, which a query reads as constants."""
