@@ -129,38 +129,33 @@ def fold_into_state(store: Store, sql: KeptStateSql, upto_batch: int) -> int:
     batches up to ``upto_batch`` (the last one when the run started); how many of them had
     their new facts folded into their kept state, rather than their histories read again."""
     assert isinstance(store, EventStateStore)  # see keeps_event_state
-    traits_since = _traits_since(store)
+    parameters = store.query_rows(f"SELECT as_of, since_batch FROM {PARAMETERS_TABLE}")[0]
+    traits_since = _traits_since(store, parameters["as_of"], parameters["since_batch"])
     store.prepared.pop(TRAIT_STATE_MARK, None)  # until the trait state is whole again
     store.set_variables(_state_batches(store, upto_batch) | {TRAITS_SINCE_VARIABLE: traits_since or 0})
     store.refill_table_as(NEW_STATE_TABLE, sql.events)
+    store.replace_rows_as(STATE_TABLE, f"SELECT * FROM {NEW_STATE_TABLE}", sql.event_columns, KEYS_TABLE)
     if traits_since is None:
         store.refill_table_as(TRAIT_STATE_TABLE, sql.traits_made)
-    else:
+    else:  # its new rows read event_state_new: which leads are read again
         store.refill_table_as(NEW_TRAIT_STATE_TABLE, sql.traits)
-    store.replace_rows_as(STATE_TABLE, f"SELECT * FROM {NEW_STATE_TABLE}", sql.event_columns, KEYS_TABLE)
-    if traits_since is not None:
         _replace_trait_rows(store)
-    store.prepared[TRAIT_STATE_MARK] = _trait_state_mark(store, upto_batch)
+    store.prepared[TRAIT_STATE_MARK] = (upto_batch, parameters["as_of"])
     for name in (STATE_TABLE, TRAIT_STATE_TABLE):
         store.compact_scratch(name)
     return int(store.query_rows(f"SELECT count(*) AS n FROM {NEW_STATE_TABLE} WHERE st_folded")[0]["n"])
 
 
-def _trait_state_mark(store: Store, upto_batch: int) -> tuple[int, dt.datetime]:
-    """The batch and moment the trait state is now made up to."""
-    return upto_batch, store.query_rows(f"SELECT as_of FROM {PARAMETERS_TABLE}")[0]["as_of"]
-
-
-def _traits_since(store: Store) -> int | None:
-    """The batch the kept trait state was made up to, if the current run can fold into it: the
-    last run kept it (it is made up to that run's last batch, whose later facts the current run
-    rescores) at a moment not after the current run's. None: it is made again from the facts."""
+def _traits_since(store: Store, moment: dt.datetime, since_batch: int) -> int | None:
+    """The batch the kept trait state was made up to, if the current run (at ``moment``, after
+    ``since_batch``) can fold into it: the last run kept it (it is made up to that run's last
+    batch, whose later facts the current run rescores) at a moment not after the current run's.
+    None: it is made again from the facts."""
     mark = store.prepared.get(TRAIT_STATE_MARK)
     if mark is None:
         return None
-    parameters = store.query_rows(f"SELECT as_of, since_batch FROM {PARAMETERS_TABLE}")[0]
-    upto, moment = mark
-    return upto if upto == parameters["since_batch"] and moment <= parameters["as_of"] else None
+    upto, made_at = mark
+    return upto if upto == since_batch and made_at <= moment else None
 
 
 def _replace_trait_rows(store: Store) -> None:
