@@ -3,8 +3,10 @@ checkpointer's thread makes them on its own connection while commits go on, losi
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,9 @@ import pytest
 from leadgate.errors import StoreError
 from leadgate.service import checkpoints
 from leadgate.service.checkpoints import Checkpointer
+from leadgate.service.cycle import CycleReport
+from leadgate.service.scoring import ScoringRun
+from leadgate.service.worker import CycleWorker
 from leadgate.store import duckdb_store
 from leadgate.store.duckdb_store import CHECKPOINT_LOG_BYTES, DuckDBStore
 from leadgate.store.postgres_store import PostgresStore
@@ -78,6 +83,52 @@ def test_a_store_that_took_checkpoints_over_makes_them_past_its_size_and_loses_n
     assert stored_filler(database) == commits * ROWS_PER_COMMIT
 
 
+def test_a_due_checkpoint_first_waits_for_its_moment(database: Path) -> None:
+    keeper = DuckDBStore(database)
+    writer = DuckDBStore(database, migrate=False)
+    assert keeper.take_over_checkpoints()
+    logs_when_called: list[int] = []
+
+    def when_due() -> None:
+        logs_when_called.append(keeper.log_bytes())
+
+    assert not keeper.checkpoint_if_due(when_due)
+    assert logs_when_called == []  # nothing due: nothing to wait for
+    fill_log(writer, past=CHECKPOINT_LOG_BYTES)
+    assert keeper.checkpoint_if_due(when_due)
+    assert len(logs_when_called) == 1
+    assert logs_when_called[0] >= CHECKPOINT_LOG_BYTES  # called before the checkpoint emptied the log
+    assert keeper.log_bytes() < DUCKDB_OWN_THRESHOLD / 16
+    writer.close()
+    keeper.close()
+
+
+def test_the_worker_tells_a_waiter_when_its_next_cycle_starts() -> None:
+    """The server's checkpointer waits there (see leadgate.service.checkpoints)."""
+    release = threading.Event()
+    moment = dt.datetime(2026, 11, 30)
+    report = CycleReport(moment, ScoringRun("incremental", moment, 0, 0.0, 1), 0, 0, 0, 0, 0, 0)
+
+    def cycle() -> CycleReport:
+        release.wait(10)
+        return report
+
+    worker = CycleWorker(cycle, idle_seconds=60)
+    worker.start()
+    try:
+        assert not worker.wait_for_start(0.05)  # no cycle asked for
+        waiter: list[bool] = []
+        waiting = threading.Thread(target=lambda: waiter.append(worker.wait_for_start(10)))
+        waiting.start()
+        wait_until(lambda: waiting.is_alive(), 5, "the waiter")
+        worker.wake()
+        waiting.join(10)
+        assert waiter == [True]
+    finally:
+        release.set()
+        worker.stop()
+
+
 def test_the_checkpointer_checkpoints_while_commits_go_on(database: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(duckdb_store, "CHECKPOINT_LOG_BYTES", 4 * 1024**2)  # three checkpoints sooner
     writer = DuckDBStore(database)
@@ -106,7 +157,7 @@ def test_the_checkpointer_checkpoints_while_commits_go_on(database: Path, monkey
 class RefusingStore(DuckDBStore):
     """A store whose every checkpoint is held up (as by a transaction in the way)."""
 
-    def checkpoint_if_due(self) -> bool:
+    def checkpoint_if_due(self, when_due: Callable[[], object] = lambda: None) -> bool:
         raise StoreError("TransactionException: cannot checkpoint now")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 
@@ -225,3 +226,22 @@ def test_an_incremental_run_without_new_facts_rescores_nobody(world: World) -> N
     run = run_scoring(store, PLAYBOOK, at("2026-11-11T00:00:00"), incremental=True)
     assert (run.kind, run.leads_scored) == ("incremental", 0)
     assert all(same(row, before[lead_id]) for lead_id, row in stored(store).items())
+
+
+def test_an_incremental_run_on_duckdb_keeps_its_working_tables_out_of_the_file(tmp_path: Path) -> None:
+    """Its moment, the leads touched and those it rescores are temporary tables: the server's
+    checkpoints hold up writes to the file, not these (see leadgate.service.checkpoints)."""
+    store = DuckDBStore(tmp_path / "leadgate.duckdb")
+    world = build(World(store))
+    run_scoring(store, PLAYBOOK, at("2026-11-10T00:00:00"))
+    world.did("ben", "demo_requested", "2026-11-11T09:00:00").save()
+    assert run_scoring(store, PLAYBOOK, at("2026-11-12T00:00:00"), incremental=True).leads_scored == 2
+    working = ("scoring_parameters", "also_keys", "touched_keys", "rescore_keys")
+    tables = dict(store._run("SELECT table_name, temporary FROM duckdb_tables()"))
+    assert {name: tables.get(name) for name in working} == dict.fromkeys(working, True)
+    assert tables[SCORES_TABLE] is False
+    store.close()
+    reopened = DuckDBStore(tmp_path / "leadgate.duckdb")  # a new connection sees none of them
+    assert [name for name in working if reopened.has_table(name)] == []
+    assert reopened.count(SCORES_TABLE) == 4
+    reopened.close()

@@ -11,6 +11,13 @@ own while the intake and the worker go on committing. A commit that comes while 
 writes the events still waits for it, hence the larger size: fewer checkpoints. A checkpoint
 that another transaction holds up is tried again on the next turn. PostgreSQL checkpoints in
 its own processes: there the checkpointer has nothing to do and starts no thread.
+
+Every write to the file waits while DuckDB checkpoints, reads and temporary tables do not. So
+once a checkpoint is due, the checkpointer waits (``when_due``: at most
+:data:`WAIT_FOR_CYCLE_SECONDS`) for the worker's next cycle to start: the cycle's first
+part, its scoring, reads the file and writes only temporary tables, and goes on while the
+checkpoint runs; started at a random moment, the checkpoint would more often hold up the
+cycle's writes (its scores, moves and notices), and the notifications they carry.
 """
 
 from __future__ import annotations
@@ -28,12 +35,19 @@ log = logging.getLogger("leadgate.checkpoints")
 
 CHECK_EVERY_SECONDS = 0.25  # the log grows ~11 MB a second at 17,000 messages a second
 WARN_AFTER_TURNS = 40  # checkpoints put off this many turns in a row (10 s) are logged
+WAIT_FOR_CYCLE_SECONDS = 1.0  # the longest a due checkpoint waits for the start of a cycle
 
 
 class Checkpointer:
-    def __init__(self, open_store: Callable[[], Store], every_seconds: float = CHECK_EVERY_SECONDS) -> None:
+    def __init__(
+        self,
+        open_store: Callable[[], Store],
+        every_seconds: float = CHECK_EVERY_SECONDS,
+        when_due: Callable[[], object] = lambda: None,
+    ) -> None:
         self._open_store = open_store
         self.every_seconds = every_seconds
+        self._when_due = when_due  # called once a checkpoint is due, before it starts
         self._store: Store | None = None
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="leadgate-checkpoints", daemon=True)
@@ -61,7 +75,7 @@ class Checkpointer:
         while not self._stopping.wait(self.every_seconds):
             started = time.perf_counter()
             try:
-                done = self._store.checkpoint_if_due()
+                done = self._store.checkpoint_if_due(self._when_due)
             except StoreError as exc:  # another transaction in the way: the next turn tries again
                 self._put_off += 1
                 if self._put_off % WARN_AFTER_TURNS == 0:  # not a passing conflict

@@ -15,14 +15,14 @@ import gc
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from leadgate.errors import NotAuthenticated
 from leadgate.playbook.compiled import Playbook
-from leadgate.service.checkpoints import Checkpointer
+from leadgate.service.checkpoints import WAIT_FOR_CYCLE_SECONDS, Checkpointer
 from leadgate.service.cycle import CycleReport, run_cycle
 from leadgate.service.delivery import workspace_delivery_settings
 from leadgate.service.intake import Intake
@@ -59,19 +59,20 @@ class Runtime:
     idle_seconds: float = 30.0
     lock: threading.RLock = field(default_factory=threading.RLock)
     side_lock: threading.Lock = field(default_factory=threading.Lock)
-    after_cycle: list[Callable[[], None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         delivery = workspace_delivery_settings(self.workspace.settings)  # a bad setting stops the start here
         self.store: Store = self.workspace.open_store()
         self.facts_store: Store = self.workspace.open_store()
         self.intake = Intake(self.facts_store, on_commit=self._facts_committed)
-        self.worker = CycleWorker(self._cycle, self._after_cycle, self.idle_seconds)
+        self.worker = CycleWorker(self._cycle, self.idle_seconds)
         self._playbook = _PlaybookCache(self.workspace.playbook_path)
         self._principals: dict[str, tuple[Principal, float]] = {}  # key hash -> (who, when it was read)
         self.outbox = Outbox(delivery, self.locked, self.playbook)
-        self.after_cycle.append(self.outbox.collect)
-        self.checkpointer = Checkpointer(lambda: self.workspace.open_store(migrate=False))
+        self.checkpointer = Checkpointer(
+            lambda: self.workspace.open_store(migrate=False),
+            when_due=lambda: self.worker.wait_for_start(WAIT_FOR_CYCLE_SECONDS),
+        )
 
     def start(self) -> None:
         self.checkpointer.start()  # first: from here on, no commit checkpoints
@@ -162,11 +163,10 @@ class Runtime:
         # the moment is read once this process's turn has come: a cycle that waited for another
         # process's must see the facts committed meanwhile as past, not future
         with self.locked() as store, store.exclusive("cycle"):
-            return run_cycle(store, playbook, self.now())
-
-    def _after_cycle(self) -> None:
-        for action in self.after_cycle:
-            action()
+            report = run_cycle(store, playbook, self.now())
+            queued = self.outbox.queue(store)  # before the lock goes (see Outbox.queue)
+        self.outbox.hand_over(queued)
+        return report
 
 
 def tune_interpreter() -> None:

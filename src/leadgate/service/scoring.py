@@ -142,7 +142,7 @@ def _score_all(
 
 def _set_parameters(store: Store, as_of: dt.datetime, since_batch: int) -> None:
     parameters = moment_row(as_of).append_column("since_batch", pa.array([since_batch], pa.int64()))
-    store.replace_table_from_arrow(PARAMETERS_TABLE, parameters)
+    store.replace_scratch_from_arrow(PARAMETERS_TABLE, parameters)
 
 
 def _rescore(
@@ -192,7 +192,7 @@ def prepare_rescore(
     again by every later cycle; ``bench/scoring_insert.py`` times the two alone.
     """
     _set_parameters(store, as_of, since_batch)
-    store.replace_table_from_arrow("also_keys", pa.table({"lead_key": pa.array(sorted(set(also)), pa.int64())}))
+    store.replace_scratch_from_arrow("also_keys", pa.table({"lead_key": pa.array(sorted(set(also)), pa.int64())}))
     store.touched_lead_keys(since_batch, since_seq)
     widen = rolls_contacts_up(playbook) or store.account_traits_changed_since(since_batch)
     span = year_span(as_of)
@@ -203,7 +203,7 @@ def prepare_rescore(
     prepared = store.kept(
         key, lambda: PreparedRescore.compile(store, playbook, widen, engagement_since, span, keeps_state)
     )
-    store.replace_table_as(KEYS_TABLE, prepared.keys_query)
+    store.replace_scratch_as(KEYS_TABLE, prepared.keys_query)
     return prepared
 
 
@@ -240,7 +240,7 @@ class PreparedRescore:
             keys = touched.select("lead_key").distinct()
         keys_query = store.table_sql(keys)
         if not store.has_table(KEYS_TABLE):  # the scoring expression needs the table's columns
-            store.replace_table_as(KEYS_TABLE, keys_query)
+            store.replace_scratch_as(KEYS_TABLE, keys_query)
         only = store.backend.table(KEYS_TABLE)
         kept, aggregates, kept_traits = None, None, None  # without a kept state, the histories are read
         if keeps_state:

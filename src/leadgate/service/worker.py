@@ -4,7 +4,6 @@ The intake (and every decision taken over the API) wakes the worker; it runs an 
 :func:`~leadgate.service.cycle.run_cycle` on the leads touched since the last one, so an event
 that crosses a threshold becomes a transition and an assignment within a moment. Without new
 facts it still runs every ``idle_seconds``, which is what catches SLA deadlines that pass.
-After each cycle it calls ``after_cycle`` (the outbox collects the new notifications there).
 """
 
 from __future__ import annotations
@@ -25,13 +24,12 @@ class CycleWorker:
     def __init__(
         self,
         run: Callable[[], CycleReport],
-        after_cycle: Callable[[], None] | None = None,
         idle_seconds: float = 30.0,
     ) -> None:
         self._run_cycle = run
-        self._after_cycle = after_cycle
         self.idle_seconds = idle_seconds
         self._wake = threading.Event()
+        self._started = threading.Event()  # set as each cycle starts (see wait_for_start)
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="leadgate-worker", daemon=True)
         self.cycles = 0
@@ -52,6 +50,11 @@ class CycleWorker:
         """Ask for a cycle as soon as the current one (if any) ends."""
         self._wake.set()
 
+    def wait_for_start(self, timeout: float) -> bool:
+        """Wait for the next cycle to start, at most ``timeout`` seconds; whether one did."""
+        self._started.clear()
+        return self._started.wait(timeout)
+
     def _loop(self) -> None:
         while not self._stopping.is_set():
             self._wake.wait(self.idle_seconds)
@@ -62,10 +65,9 @@ class CycleWorker:
 
     def run_once(self) -> CycleReport | None:
         started = time.perf_counter()
+        self._started.set()
         try:
             report = self._run_cycle()
-            if self._after_cycle is not None:
-                self._after_cycle()
         except LeadgateError as exc:  # logged, and the next wake tries again
             self.last_error = str(exc)
             log.error("qualification cycle failed: %s", exc)

@@ -367,9 +367,10 @@ class Store(ABC):
         nothing to take over (PostgreSQL checkpoints in its own processes)."""
         return False
 
-    def checkpoint_if_due(self) -> bool:
+    def checkpoint_if_due(self, when_due: Callable[[], object] = lambda: None) -> bool:
         """Checkpoint the database if its log has grown enough since the last checkpoint
-        (see :meth:`take_over_checkpoints`); whether it did."""
+        (see :meth:`take_over_checkpoints`), calling ``when_due`` first (it may wait for a
+        good moment); whether it did."""
         return False
 
     def _fact_inserts(self) -> Sequence[str]:
@@ -465,6 +466,11 @@ class Store(ABC):
         """Replace (or create) scratch table ``name`` (see :meth:`scratch`): here a table like
         any other (see :meth:`DuckDBStore.replace_scratch_as`)."""
         self.replace_table_as(name, query)
+
+    def replace_scratch_from_arrow(self, name: str, rows: pa.Table) -> None:
+        """Replace (or create) scratch table ``name`` with in-memory rows (see
+        :meth:`replace_scratch_as`)."""
+        self.replace_table_from_arrow(name, rows)
 
     @abstractmethod
     def replace_table_as(self, name: str, query: str) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import weakref
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, cast
@@ -172,9 +172,10 @@ class DuckDBStore(Store):
         self._run(f"SET checkpoint_threshold = '{BACKSTOP_CHECKPOINT}'")  # the database's, for every connection
         return True
 
-    def checkpoint_if_due(self) -> bool:
+    def checkpoint_if_due(self, when_due: Callable[[], object] = lambda: None) -> bool:
         if self.log_bytes() < CHECKPOINT_LOG_BYTES:
             return False
+        when_due()
         self._run("CHECKPOINT")  # appends and other transactions go on meanwhile
         return True
 
@@ -358,6 +359,9 @@ class DuckDBStore(Store):
 
     def replace_table_from_arrow(self, name: str, rows: pa.Table) -> None:
         self._run_reading(f"CREATE OR REPLACE TABLE {identifier(name)} AS SELECT * FROM arrow_rows", rows)
+
+    def replace_scratch_from_arrow(self, name: str, rows: pa.Table) -> None:
+        self._run_reading(f"CREATE OR REPLACE TEMP TABLE {identifier(name)} AS SELECT * FROM arrow_rows", rows)
 
     def replace_rows_as(
         self, name: str, query: str, columns: list[str], keys_table: str, key: str = "lead_key"
