@@ -176,7 +176,7 @@ class DuckDBStore(Store):
         if self.log_bytes() < CHECKPOINT_LOG_BYTES:
             return False
         when_due()
-        self._run("CHECKPOINT")  # appends and other transactions go on meanwhile
+        self._run("CHECKPOINT")  # writes to the file wait meanwhile; reads and temporary tables do not
         return True
 
     def log_bytes(self) -> int:
