@@ -298,8 +298,8 @@ def test_failed_webhooks_are_retried_in_order_per_lead_and_signed(store: DuckDBS
 def test_a_new_notice_leaves_while_the_next_cycle_holds_the_lock(
     store: DuckDBStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The worker collects after a cycle and starts the next one at once; collect gives the
-    delivery thread time to read the new notices first (the wait stretched here so that a
+    """The worker queues a cycle's notices and starts the next cycle at once; the hand-over gives
+    the delivery thread time to read the new notices first (the wait stretched here so that a
     busy machine cannot fail the test), so the webhook goes out while that cycle holds the lock."""
     monkeypatch.setattr("leadgate.service.outbox.PICK_WAIT_SECONDS", 30.0)
     World(store).lead("ann").save()
@@ -307,9 +307,10 @@ def test_a_new_notice_leaves_while_the_next_cycle_holds_the_lock(
         playbook = playbook_notifying(f'{{on: "stage becomes mql", send: webhook, url: "{receiver.url}"}}')
         shared = Shared(store)
         with outbox_of(shared, quick(), playbook) as outbox:
-            with shared.locked():
-                LifecycleStore(store).record([replace(ANN_STORY[0].fact, at=utc_now())])  # a cycle qualifies ann
-            outbox.collect()
+            with shared.locked():  # a cycle qualifies ann, and its notice is queued before the lock goes
+                LifecycleStore(store).record([replace(ANN_STORY[0].fact, at=utc_now())])
+                queued = outbox.queue(store)
+            outbox.hand_over(queued)
             with shared.locked():  # the next cycle
                 wait_until(lambda: len(receiver.delivered()) == 1, 10, "the webhook, while the lock is held")
         assert [payload["lead_id"] for payload in receiver.delivered()] == ["ann"]
@@ -352,8 +353,11 @@ def test_an_email_reaches_the_smtp_server(store: DuckDBStore) -> None:
             smtp_from="leadgate@acme.example",
             rep_email_domain="acme.example",
         )
-        with outbox_of(Shared(store), settings, playbook) as outbox:
-            outbox.collect()
+        shared = Shared(store)
+        with outbox_of(shared, settings, playbook) as outbox:
+            with shared.locked():
+                queued = outbox.queue(store)
+            outbox.hand_over(queued)
             wait_until(lambda: len(inbox.messages) == 1, 10, "the e-mail")
     recipients, message = inbox.messages[0]
     assert recipients == ["carla@acme.example"]

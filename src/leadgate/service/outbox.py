@@ -86,7 +86,7 @@ class DeliveryCounts:
 
 
 class Outbox:
-    """Collects after each cycle and delivers on its own thread (see the module docstring)."""
+    """Queues each cycle's notices (:meth:`queue`) and delivers on its own thread (see the module docstring)."""
 
     def __init__(
         self,
@@ -137,12 +137,6 @@ class Outbox:
     def wake(self) -> None:
         """Look at the outbox now (new notices, or a dead one retried)."""
         self._wake.set()
-
-    def collect(self) -> None:
-        """:meth:`queue` under the runtime's lock, then :meth:`hand_over`."""
-        with self._locked() as store:
-            queued = self.queue(store)
-        self.hand_over(queued)
 
     def queue(self, store: Store) -> int:
         """:func:`collect` with the playbook in force, on ``store``, whose lock the caller holds;
