@@ -15,7 +15,8 @@ event-to-assignment latency, as a reader sees it. It does not poll ``GET /v1/lea
 explains the lead's score, which costs up to a second a call, under the lock the cycles need.
 The probe also receives the example playbook's webhook (``stage becomes sal_pending``, signed
 with a secret the bench sets) on a local port: the event-to-notification latency, from the
-demo request's send to the webhook's arrival, the issue's target. The server's resident memory is
+demo request's send to the webhook's arrival, the issue's target, and how many probes missed it
+(over 1 s: with 60 probes a run, the p99 is the slowest or the next). The server's resident memory is
 sampled every second, and the server's own durations of its last 1,000 commits, cycles and checkpoints
 are read from ``GET /v1/health`` at the end. Then the server stops and the stored events are
 counted against the acknowledged ones (a figure of work that was not done would be worthless).
@@ -58,6 +59,7 @@ from leadgate.service.scoring import utc_now
 from leadgate.workspace import init_workspace
 
 MB = 1024**2
+NOTIFICATION_LIMIT_MS = 1000  # the event-to-notification target (p99)
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the test suite's PostgreSQL server and webhook receiver
 EXAMPLE_HOOK = "https://crm.example/hooks/leadgate"  # the example playbook's webhook, on "stage becomes sal_pending"
 HOOK_SECRET = "bench-webhook-secret"
@@ -294,6 +296,8 @@ def summarise(
             "webhooks_received": probe["webhooks_received"],
             "p50": percentile(notification, 50) if notification else None,
             "p99": percentile(notification, 99) if notification else None,
+            # with 60 probes a run, the p99 is its slowest probe or the next: how many missed says more
+            "over_limit": sum(1 for latency in notification if latency > NOTIFICATION_LIMIT_MS),
             "in_order_sent": probe["notification_ms"],
         },
     }
@@ -315,7 +319,9 @@ def bench_targets(results: dict[str, Any]) -> list[Target]:
     ]
     notification = results["notification_ms"]
     if notification["p99"] is not None:
-        found.append(Target("event to notification p99", notification["p99"], 1000, "ms", at_most=True))
+        found.append(
+            Target("event to notification p99", notification["p99"], NOTIFICATION_LIMIT_MS, "ms", at_most=True)
+        )
     return found
 
 
@@ -358,7 +364,8 @@ def table(results: dict[str, Any]) -> str:
     if notification["p99"] is not None:
         lines.append(
             f"event to notification   p50 {notification['p50']:.0f} ms   p99 {notification['p99']:.0f} ms   "
-            f"(webhook received for {notification['notified']} of {notification['probes']} probe leads; "
+            f"(webhook received for {notification['notified']} of {notification['probes']} probe leads, "
+            f"{notification['over_limit']} of them after more than {NOTIFICATION_LIMIT_MS / 1000:g} s; "
             f"{notification['webhooks_received']:,} leads notified in all)"
         )
     else:
