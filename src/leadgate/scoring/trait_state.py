@@ -34,8 +34,9 @@ from leadgate.scoring.moment import Moment
 from leadgate.scoring.snapshots import learnt_order
 from leadgate.store.facts import Facts
 
-ENTITY_COLUMNS = ("entity_type", "entity_key", "entity_id", "name")
-KEPT_COLUMNS = (*ENTITY_COLUMNS, "value", "learnt_at", "batch_id", "seq")
+ENTITY_COLUMNS = ("entity_type", "entity_key", "entity_id", "name")  # an entity's trait
+FACT_COLUMNS = ("value", "learnt_at", "batch_id", "seq")  # one fact of it
+KEPT_COLUMNS = (*ENTITY_COLUMNS, *FACT_COLUMNS)
 
 
 class TraitState:
@@ -84,8 +85,8 @@ class TraitState:
             facts = traits.filter(traits.entity_type == kind, traits.name.isin(names) if names else ibis.literal(False))
             key = facts.entity_key if kind == "lead" else ibis.null("int64")
             text_id = facts.entity_id if kind == "account" else ibis.null("string")
-            kept = {column: facts[column] for column in KEPT_COLUMNS[3:]}
-            parts.append(facts.select("entity_type", entity_key=key, entity_id=text_id, **kept))
+            fact = {column: facts[column] for column in FACT_COLUMNS}
+            parts.append(facts.select("entity_type", entity_key=key, entity_id=text_id, name=facts.name, **fact))
         return parts[0].union(parts[1], distinct=False)
 
     def _reduced(self, rows: ir.Table) -> ir.Table:
@@ -93,7 +94,7 @@ class TraitState:
         learnt = rows.filter(rows.learnt_at <= self.moment.at)
         order = learnt_order(learnt)
         latest = learnt.group_by(list(ENTITY_COLUMNS)).aggregate(
-            **{column: learnt[column].argmax(order) for column in ("value", "learnt_at", "batch_id", "seq")}
+            **{column: learnt[column].argmax(order) for column in FACT_COLUMNS}
         )
         later = rows.filter(rows.learnt_at > self.moment.at)
         return latest.select(*KEPT_COLUMNS).union(later.select(*KEPT_COLUMNS), distinct=False)
