@@ -1,14 +1,20 @@
 """`make bench-service`: the HTTP service under a sustained load of Segment batches.
 
     python bench/service.py [--duration 60] [--clients 4] [--in-flight 4] [--leads 100000]
-                            [--postgres] [--workers N] [--json]
+                            [--rate MESSAGES_PER_SECOND] [--postgres] [--workers N] [--json]
 
 Starts ``leadgate serve`` on a fresh workspace (the example playbook) in its own process.
 ``--clients`` client processes each keep ``--in-flight`` requests going, every one a
 ``/v1/batch`` of 100 messages (a Segment-like mix of page, track, identify and group messages
 over ``--leads`` leads), for ``--duration`` seconds. 16 requests in flight by default: by
 Little's law, 30,000 messages a second answered in 50 ms on average need 15 requests of 100
-in flight; with 4, every answer would have to come within 13 ms. Meanwhile a probe process sends, every
+in flight; with 4, every answer would have to come within 13 ms. That is a closed loop: the
+server's pace sets the load, and the figures are what it takes at its fastest. With ``--rate R``
+the clients offer R messages a second between them instead (open loop: a batch is due at its
+time whether or not earlier ones were answered, and waits for a free connection of its
+client; its latency counts from when it was due), which shows what the server holds at a
+given load; batches that found no free connection before the run ended are reported as
+unsent. Meanwhile a probe process sends, every
 second, a demo request from a new lead whose fit qualifies it at once, and reads the leads
 awaiting acceptance (``GET /v1/leads``) every 0.2 s until the lead shows an owner: the
 event-to-assignment latency, as a reader sees it. It does not poll ``GET /v1/leads/{id}``: that
@@ -71,6 +77,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--clients", type=int, default=4, help="client processes (default 4)")
     parser.add_argument("--in-flight", type=int, default=4, help="requests each client keeps going (default 4)")
     parser.add_argument("--leads", type=int, default=100_000, help="distinct leads the messages name (default 100k)")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        help="messages a second the clients offer between them (default 0: each connection sends again once answered)",
+    )
     parser.add_argument("--postgres", action="store_true", help="store in a throwaway PostgreSQL server")
     parser.add_argument("--workers", type=int, default=1, help="server processes (PostgreSQL only; default 1)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
@@ -81,7 +93,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--key", help=argparse.SUPPRESS)
     parser.add_argument("--reader-key", help=argparse.SUPPRESS)
     parser.add_argument("--hook-port", type=int, help=argparse.SUPPRESS)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.rate < 0:
+        parser.error(f"--rate {args.rate:g}: a rate is 0 (closed loop) or more messages a second")
+    return args
 
 
 def progress(message: str) -> None:
@@ -141,7 +156,7 @@ def launch_helpers(
     args: argparse.Namespace, url: str, key: str, reader_key: str, hook_port: int
 ) -> list[subprocess.Popen[str]]:
     common = [sys.executable, __file__, "--url", url, "--key", key, "--duration", str(args.duration)]
-    common += ["--leads", str(args.leads), "--in-flight", str(args.in_flight)]
+    common += ["--leads", str(args.leads), "--in-flight", str(args.in_flight), "--rate", str(args.rate / args.clients)]
     helpers = [
         subprocess.Popen([*common, "--as-client", str(number)], stdout=subprocess.PIPE, text=True)
         for number in range(args.clients)
@@ -271,12 +286,14 @@ def summarise(
             "duration": args.duration,
             "clients": args.clients,
             "in_flight": args.in_flight,
+            "rate": args.rate,  # messages a second offered (0: closed loop)
             "database": "postgresql" if args.postgres else "duckdb",
             "workers": args.workers,
         },
         "machine": {"cpus": os.cpu_count(), "load_before": loads[0], "load_after": loads[1]},
         "requests": len(latencies),
         "failed_requests": sum(client["failed"] for client in clients),
+        "unsent_requests": sum(client["unsent"] for client in clients),
         "messages": messages,
         "messages_per_second": messages / seconds,
         "latency_ms": {"p50": percentile(latencies, 50), "p99": percentile(latencies, 99), "max": latencies[-1]},
@@ -301,6 +318,10 @@ def summarise(
             "in_order_sent": probe["notification_ms"],
         },
     }
+
+
+def _offered(rate: float) -> str:
+    return f"{rate:,.0f} messages a second offered" if rate > 0 else "each sending again once answered"
 
 
 def bench_targets(results: dict[str, Any]) -> list[Target]:
@@ -332,12 +353,13 @@ def table(results: dict[str, Any]) -> str:
     server, cpu = results["server"], results["cpu_seconds"]
     lines = [
         f"leadgate service bench: {settings['clients']} clients x {settings['in_flight']} requests in flight, "
-        f"batches of 100 messages, {settings['duration']:.0f} s, {settings['database']} "
+        f"{_offered(settings['rate'])}, batches of 100 messages, {settings['duration']:.0f} s, {settings['database']} "
         f"({settings['workers']} server process{'es' if settings['workers'] > 1 else ''})",
         f"machine: {machine['cpus']} CPUs, load average {machine['load_before'][0]:.2f} before, "
         f"{machine['load_after'][0]:.2f} after (others' work makes timings noisy)",
         "",
-        f"requests                {results['requests']:,} ({results['failed_requests']} failed)",
+        f"requests                {results['requests']:,} ({results['failed_requests']} failed, "
+        f"{results['unsent_requests']} due but not sent: no connection was free before the run ended)",
         f"messages per second     {results['messages_per_second']:,.0f} (sustained over the run; Segment calls "
         f"every message an event)",
         f"server                  {server['commits']:,} commits ({results['messages'] / max(server['commits'], 1):,.0f} "
@@ -405,7 +427,7 @@ def helper_main(args: argparse.Namespace) -> int:
     if args.as_probe:
         result = run_probe(args.url, args.key, args.reader_key, args.duration, args.hook_port)
     else:
-        result = run_client(args.url, args.key, args.as_client, args.leads, args.duration, args.in_flight)
+        result = run_client(args.url, args.key, args.as_client, args.leads, args.duration, args.in_flight, args.rate)
     print(RESULT_MARK + json.dumps(result), flush=True)
     return 0
 

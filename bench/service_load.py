@@ -116,27 +116,49 @@ class BatchPool:
         return body.replace(ID_MARK, str(self.sent).encode()).replace(TIME_MARK, now.encode()), events
 
 
-def run_client(url: str, key: str, stream: int, leads: int, duration: float, in_flight: int) -> dict[str, Any]:
+def run_client(
+    url: str, key: str, stream: int, leads: int, duration: float, in_flight: int, rate: float = 0.0
+) -> dict[str, Any]:
     """``in_flight`` connections posting batches for ``duration`` seconds; what was acknowledged
     and how fast.
+
+    With ``rate`` 0 each connection sends its next batch as soon as the last is answered (a
+    closed loop: the server's pace sets the load). With ``rate`` (messages a second), a batch
+    is due every ``BATCH_SIZE / rate`` seconds whatever the answers, and goes out on the first
+    free connection: an open loop, as independent senders load a real server. Its latency is
+    then counted from when it was due, so a batch that waited for a free connection counts
+    the wait (no "coordinated omission"); batches still waiting when the run ends are counted
+    as ``unsent``, not left out.
 
     The connections share one event loop and speak HTTP/1.1 over their sockets themselves
     (:class:`BatchSender`): the clients run on the server's two cores, and a general-purpose
     client in threads spent ~1.4 ms of CPU a request, a quarter of a core at this load, that
     clients on other machines would not take from the server."""
     latencies: list[float] = []
-    totals = {"messages": 0, "events": 0, "failed": 0}
+    totals = {"messages": 0, "events": 0, "failed": 0, "unsent": 0}
     senders = [BatchSender(url, key, BatchPool(MessageMaker(stream * 1000 + slot, leads))) for slot in range(in_flight)]
     started = time.monotonic()
+    deadline = started + duration
 
-    async def send(sender: BatchSender) -> None:
+    async def send(sender: BatchSender, due_batches: asyncio.Queue[float | None] | None) -> None:
         try:
-            while time.monotonic() - started < duration:
+            while True:
+                if due_batches is None:
+                    if time.monotonic() >= deadline:
+                        return
+                    due = time.perf_counter()
+                else:
+                    next_due = await due_batches.get()
+                    if next_due is None:
+                        return
+                    if time.monotonic() >= deadline:  # due, but no connection was free in time
+                        totals["unsent"] += 1
+                        continue
+                    due = next_due
                 body, events = sender.pool.next()
-                sent = time.perf_counter()
                 status = await sender.post(body)
                 if 200 <= status < 300:
-                    latencies.append((time.perf_counter() - sent) * 1000)
+                    latencies.append((time.perf_counter() - due) * 1000)
                     totals["messages"] += BATCH_SIZE
                     totals["events"] += events
                 else:
@@ -144,8 +166,23 @@ def run_client(url: str, key: str, stream: int, leads: int, duration: float, in_
         finally:
             sender.close()
 
+    async def pace(due_batches: asyncio.Queue[float | None]) -> None:
+        """A batch due every BATCH_SIZE / rate seconds until the run ends, then one stop for each sender."""
+        first, interval, number = time.perf_counter(), BATCH_SIZE / rate, 0
+        while number * interval < duration:
+            due = first + number * interval
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            due_batches.put_nowait(due)
+            number += 1
+        for _ in senders:
+            due_batches.put_nowait(None)
+
     async def send_all() -> None:
-        await asyncio.gather(*(send(sender) for sender in senders))
+        if rate <= 0:
+            await asyncio.gather(*(send(sender, None) for sender in senders))
+            return
+        due_batches: asyncio.Queue[float | None] = asyncio.Queue()
+        await asyncio.gather(pace(due_batches), *(send(sender, due_batches) for sender in senders))
 
     asyncio.run(send_all())
     seconds = time.monotonic() - started

@@ -5,13 +5,20 @@ not taken for acknowledgements."""
 from __future__ import annotations
 
 import argparse
+import asyncio
+import itertools
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import pytest
 
 from tests.service_fixtures import serving
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "bench"))
-from service import summarise, table
+from service import parse_args, summarise, table
 from service_load import BATCH_SIZE, run_client
 
 
@@ -38,8 +45,8 @@ def test_the_bench_client_counts_refused_requests_as_failed(tmp_path: Path) -> N
 def test_the_bench_counts_the_notifications_that_missed_the_target() -> None:
     """With 60 probes a run, the p99 is the slowest probe or the next; the count of those over
     the limit (1 s) says how many missed it."""
-    args = argparse.Namespace(duration=60.0, clients=1, in_flight=1, postgres=False, workers=1)
-    client = {"latencies_ms": [50.0], "messages": 100, "seconds": 60.0, "failed": 0, "events": 85}
+    args = argparse.Namespace(duration=60.0, clients=1, in_flight=1, rate=0.0, postgres=False, workers=1)
+    client = {"latencies_ms": [50.0], "messages": 100, "seconds": 60.0, "failed": 0, "unsent": 0, "events": 85}
     probe = {
         "events": 5,
         "probes": 5,
@@ -58,3 +65,70 @@ def test_the_bench_counts_the_notifications_that_missed_the_target() -> None:
     }  # as run_bench adds them
     results["cpu_seconds"] = {"server": 1.0, "clients": 1.0, "probe": 1.0}
     assert "webhook received for 5 of 5 probe leads, 2 of them after more than 1 s" in table(results)
+
+
+@contextmanager
+def slow_receiver(answer_seconds: float) -> Iterator[str]:
+    """A real HTTP/1.1 server on a socket that answers every request after ``answer_seconds``."""
+    loop = asyncio.new_event_loop()
+    writers: list[asyncio.StreamWriter] = []
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writers.append(writer)
+        try:
+            while True:
+                head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").lower()
+                await reader.readexactly(int(head.split("content-length:")[1].split("\r\n")[0]))
+                await asyncio.sleep(answer_seconds)
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    async def shut(server: asyncio.Server) -> None:
+        server.close()
+        for writer in writers:
+            writer.close()
+        await server.wait_closed()
+
+    server = loop.run_until_complete(asyncio.start_server(answer, "127.0.0.1", 0))
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    finally:
+        asyncio.run_coroutine_threadsafe(shut(server), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+
+
+def test_an_open_loop_client_counts_the_wait_for_a_free_connection_and_every_batch_due() -> None:
+    """At a given rate, a batch is due every 100 / rate seconds whether or not the last was
+    answered. One connection to a server that answers in 0.2 s, and a batch due every 0.1 s:
+    each batch waits 0.1 s longer than the one before, and its latency says so (counted from
+    when it was due, not from when a connection was free); those still waiting at the end are
+    counted as unsent."""
+    with slow_receiver(0.2) as url:
+        sent = run_client(url, "key", stream=1, leads=50, duration=1.0, in_flight=1, rate=10 * BATCH_SIZE)
+    answered = sent["messages"] // BATCH_SIZE
+    assert answered + sent["unsent"] + sent["failed"] == 10  # every batch due in the second is accounted for
+    assert 3 <= answered <= 6 and sent["failed"] == 0
+    latencies = sent["latencies_ms"]
+    assert latencies[0] >= 200  # the answer's own time
+    waits = [later - earlier for earlier, later in itertools.pairwise(latencies)]
+    assert all(wait >= 50 for wait in waits), latencies  # ~100 ms more each: the queue grows
+
+
+def test_a_closed_loop_client_sends_again_once_answered() -> None:
+    with slow_receiver(0.2) as url:
+        sent = run_client(url, "key", stream=1, leads=50, duration=1.0, in_flight=1)
+    latencies = sent["latencies_ms"]
+    assert sent["unsent"] == 0 and 3 <= len(latencies) <= 6
+    assert min(latencies) >= 200 and latencies[-1] < latencies[0] + 150  # no queue: each its own answer's time
+
+
+def test_the_bench_refuses_a_negative_rate(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        parse_args(["--rate", "-5"])
+    assert "--rate -5: a rate is 0 (closed loop) or more messages a second" in capsys.readouterr().err
