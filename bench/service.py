@@ -324,6 +324,12 @@ def _offered(rate: float) -> str:
     return f"{rate:,.0f} messages a second offered" if rate > 0 else "each sending again once answered"
 
 
+def _unsent(results: dict[str, Any]) -> str:
+    if not results["settings"]["rate"]:
+        return ""  # a closed loop sends nothing late
+    return f", {results['unsent_requests']} due but not sent: no connection was free before the run ended"
+
+
 def bench_targets(results: dict[str, Any]) -> list[Target]:
     rss = results["server_rss_bytes"]
     postgres = results["settings"]["database"] == "postgresql"
@@ -358,8 +364,7 @@ def table(results: dict[str, Any]) -> str:
         f"machine: {machine['cpus']} CPUs, load average {machine['load_before'][0]:.2f} before, "
         f"{machine['load_after'][0]:.2f} after (others' work makes timings noisy)",
         "",
-        f"requests                {results['requests']:,} ({results['failed_requests']} failed, "
-        f"{results['unsent_requests']} due but not sent: no connection was free before the run ended)",
+        f"requests                {results['requests']:,} ({results['failed_requests']} failed{_unsent(results)})",
         f"messages per second     {results['messages_per_second']:,.0f} (sustained over the run; Segment calls "
         f"every message an event)",
         f"server                  {server['commits']:,} commits ({results['messages'] / max(server['commits'], 1):,.0f} "

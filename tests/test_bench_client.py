@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,29 +43,40 @@ def test_the_bench_client_counts_refused_requests_as_failed(tmp_path: Path) -> N
     assert sent["failed"] >= 2
 
 
+def bench_results(rate: float, unsent: int, notification_ms: list[float]) -> dict[str, Any]:
+    """What the bench reports for one client and the probe, as run_bench completes it."""
+    args = argparse.Namespace(duration=60.0, clients=1, in_flight=1, rate=rate, postgres=False, workers=1)
+    client = {"latencies_ms": [50.0], "messages": 100, "seconds": 60.0, "failed": 0, "unsent": unsent, "events": 85}
+    probe = {
+        "events": 5,
+        "probes": len(notification_ms),
+        "webhooks_received": 7,
+        "assignment_ms": [],
+        "notification_ms": notification_ms,
+    }
+    results = summarise(args, [client], probe, [(0.0, 100), (30.0, 100), (60.0, 100)], 100, 90, True, ((0.0,), (0.0,)))
+    durations = {"p50_ms": 1.0, "p99_ms": 1.0, "max_ms": 1.0}
+    results["server"] = {"commits": 1, "cycles": 1, "checkpoints": 0, "leads_rescored": 1, "leads_folded": 0}
+    results["server"] |= {"commit_ms": durations, "cycle_ms": durations, "checkpoint_ms": None}
+    results["cpu_seconds"] = {"server": 1.0, "clients": 1.0, "probe": 1.0}
+    return results
+
+
 def test_the_bench_counts_the_notifications_that_missed_the_target() -> None:
     """With 60 probes a run, the p99 is the slowest probe or the next; the count of those over
     the limit (1 s) says how many missed it."""
-    args = argparse.Namespace(duration=60.0, clients=1, in_flight=1, rate=0.0, postgres=False, workers=1)
-    client = {"latencies_ms": [50.0], "messages": 100, "seconds": 60.0, "failed": 0, "unsent": 0, "events": 85}
-    probe = {
-        "events": 5,
-        "probes": 5,
-        "webhooks_received": 7,
-        "assignment_ms": [],
-        "notification_ms": [400.0, 2_500.0, 1_000.0, 1_000.5, 900.0],  # the limit itself is met
-    }
-    results = summarise(args, [client], probe, [(0.0, 100), (30.0, 100), (60.0, 100)], 100, 90, True, ((0.0,), (0.0,)))
+    results = bench_results(0.0, 0, [400.0, 2_500.0, 1_000.0, 1_000.5, 900.0])  # the limit itself is met
     assert results["notification_ms"]["over_limit"] == 2
-    durations = {"p50_ms": 1.0, "p99_ms": 1.0, "max_ms": 1.0}
-    results["server"] = {"commits": 1, "cycles": 1, "checkpoints": 0, "leads_rescored": 1, "leads_folded": 0}
-    results["server"] |= {
-        "commit_ms": durations,
-        "cycle_ms": durations,
-        "checkpoint_ms": None,
-    }  # as run_bench adds them
-    results["cpu_seconds"] = {"server": 1.0, "clients": 1.0, "probe": 1.0}
     assert "webhook received for 5 of 5 probe leads, 2 of them after more than 1 s" in table(results)
+
+
+def test_the_bench_says_what_load_it_offered_and_what_it_could_not_send() -> None:
+    closed = table(bench_results(0.0, 0, [400.0]))
+    assert "each sending again once answered" in closed and "due but not sent" not in closed
+    opened = bench_results(12_000.0, 3, [400.0])
+    assert opened["settings"]["rate"] == 12_000.0 and opened["unsent_requests"] == 3
+    assert "12,000 messages a second offered" in table(opened)
+    assert "(0 failed, 3 due but not sent: no connection was free before the run ended)" in table(opened)
 
 
 @contextmanager
