@@ -14,6 +14,7 @@ import datetime as dt
 import math
 import random
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -140,21 +141,26 @@ def run_client(
     started = time.monotonic()
     deadline = started + duration
 
-    async def send(sender: BatchSender, due_batches: asyncio.Queue[float | None] | None) -> None:
+    async def answered_then_next() -> float | None:
+        """Closed loop: the next batch is due now, until the run ends."""
+        return time.perf_counter() if time.monotonic() < deadline else None
+
+    def paced(due_batches: asyncio.Queue[float | None]) -> Callable[[], Awaitable[float | None]]:
+        """Open loop: the next batch from the queue :func:`pace` fills; those a connection takes
+        only after the run's end are counted as unsent."""
+
+        async def next_due() -> float | None:
+            while (due := await due_batches.get()) is not None:
+                if time.monotonic() < deadline:
+                    return due
+                totals["unsent"] += 1
+            return None
+
+        return next_due
+
+    async def send(sender: BatchSender, next_due: Callable[[], Awaitable[float | None]]) -> None:
         try:
-            while True:
-                if due_batches is None:
-                    if time.monotonic() >= deadline:
-                        return
-                    due = time.perf_counter()
-                else:
-                    next_due = await due_batches.get()
-                    if next_due is None:
-                        return
-                    if time.monotonic() >= deadline:  # due, but no connection was free in time
-                        totals["unsent"] += 1
-                        continue
-                    due = next_due
+            while (due := await next_due()) is not None:
                 body, events = sender.pool.next()
                 status = await sender.post(body)
                 if 200 <= status < 300:
@@ -179,10 +185,11 @@ def run_client(
 
     async def send_all() -> None:
         if rate <= 0:
-            await asyncio.gather(*(send(sender, None) for sender in senders))
+            await asyncio.gather(*(send(sender, answered_then_next) for sender in senders))
             return
         due_batches: asyncio.Queue[float | None] = asyncio.Queue()
-        await asyncio.gather(pace(due_batches), *(send(sender, due_batches) for sender in senders))
+        next_due = paced(due_batches)
+        await asyncio.gather(pace(due_batches), *(send(sender, next_due) for sender in senders))
 
     asyncio.run(send_all())
     seconds = time.monotonic() - started
