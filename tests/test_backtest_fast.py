@@ -181,9 +181,24 @@ def test_constructs_beyond_running_sums_go_to_the_per_checkpoint_replay(store: S
     assert obstacles(candidate, WINDOW.checkpoints()) == ["product signal active_days counts distinct_days"]
     report = run_backtest(store, parse_playbook(playbook_text(20), "a.yaml"), candidate, WINDOW)
     assert report.notes == [
-        "hand v1 was replayed one checkpoint at a time: product signal active_days counts distinct_days"
+        "the candidate (hand v1) was replayed one checkpoint at a time: product signal active_days counts distinct_days"
     ]
     assert report.candidate.passed == report.current.passed == 4
+
+
+def test_each_playbook_replayed_one_checkpoint_at_a_time_is_named_by_its_side(store: Store) -> None:
+    """A candidate is often the current file edited, with the same name and version: each note
+    says which side it is about, not the same line twice."""
+    hand_world(store)
+    text = playbook_text(20).replace(
+        "stages:",
+        "  product:\n    window_days: 7\n    signals:\n      active_days: {count: distinct_days, events: [page_view]}\nstages:",
+    )
+    current, candidate = parse_playbook(text, "a.yaml"), parse_playbook(text, "b.yaml")
+    assert (current.name, current.version) == (candidate.name, candidate.version)
+    report = run_backtest(store, current, candidate, WINDOW)
+    reason = "was replayed one checkpoint at a time: product signal active_days counts distinct_days"
+    assert report.notes == [f"the current playbook (hand v1) {reason}", f"the candidate (hand v1) {reason}"]
 
 
 def test_the_benchmark_playbook_is_replayed_in_one_pass() -> None:

@@ -31,7 +31,12 @@ def run_backtest(
 ) -> BacktestReport:
     """Replay ``window`` under both playbooks; ``progress`` hears (checkpoints done, in all) across both."""
     checkpoints = window.checkpoints()
-    replayed, notes = replay(store, [current, candidate], checkpoints, progress)
+    # the two may share a name and version (a candidate is often the current file, edited)
+    labels = [
+        f"the {role} ({playbook.name} v{playbook.version})"
+        for role, playbook in (("current playbook", current), ("candidate", candidate))
+    ]
+    replayed, notes = replay(store, [current, candidate], checkpoints, progress, labels=labels)
     current_passes, candidate_passes = (_frame(passes) for passes in replayed)
     converted = conversions(store, window.start, window.end).to_pandas()
     week_days = business_days(current, window.start, window.end)

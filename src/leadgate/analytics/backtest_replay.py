@@ -31,9 +31,11 @@ def replay(
     checkpoints: list[dt.datetime],
     progress: Progress | None = None,
     engine: Engine = "auto",
+    labels: Sequence[str] = (),
 ) -> tuple[list[pa.Table], list[str]]:
     """Each playbook's first passes (as :func:`~leadgate.analytics.backtest.first_passes` gives
-    them), and a note for each playbook replayed one checkpoint at a time."""
+    them), and a note for each playbook replayed one checkpoint at a time, naming it by its
+    label (``labels``, in the order of ``playbooks``) or else by its name and version."""
     blocked = {index: obstacles(playbook, checkpoints) for index, playbook in enumerate(playbooks)}
     if engine == "per_checkpoint":
         blocked = {index: reasons or ["asked for"] for index, reasons in blocked.items()}
@@ -53,9 +55,8 @@ def replay(
     notes = []
     for index in slow:
         playbook = playbooks[index]
-        notes.append(
-            f"{playbook.name} v{playbook.version} was replayed one checkpoint at a time: " + "; ".join(blocked[index])
-        )
+        label = labels[index] if labels else f"{playbook.name} v{playbook.version}"
+        notes.append(f"{label} was replayed one checkpoint at a time: " + "; ".join(blocked[index]))
         offset = done
 
         def step(finished: int, _: int, offset: int = offset) -> None:
