@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score
 
+from leadgate.cli.model_commands import auc_margin_of, validation_verdict
 from leadgate.predict.metrics import (
     brier,
     calibration_curve,
@@ -13,6 +16,7 @@ from leadgate.predict.metrics import (
     expected_calibration_error,
     pr_auc,
     roc_auc,
+    roc_auc_margin,
     top_decile_lift,
 )
 
@@ -123,3 +127,49 @@ def test_ranking_metrics_agree_with_scikit_learn_on_random_ties() -> None:
     p = np.round(rng.random(500) * 0.5 + y * 0.2, 2)  # rounded: many ties
     assert roc_auc(y, p) == pytest.approx(roc_auc_score(y, p))
     assert pr_auc(y, p) == pytest.approx(average_precision_score(y, p))
+
+
+def test_the_roc_auc_margin_is_hanley_and_mcneil_s() -> None:
+    # A = 0.5, 10 and 10 rows, by hand: Q1 = Q2 = 1/3, variance (0.25 + 9/12 + 9/12) / 100 = 0.0175
+    assert roc_auc_margin(0.5, 10, 10) == pytest.approx(1.96 * 0.0175**0.5)
+    assert roc_auc_margin(0.5, 10, 10, z=1.0) == pytest.approx(0.0175**0.5)
+    assert roc_auc_margin(None, 10, 10) is None
+    assert roc_auc_margin(0.7, 0, 10) is None and roc_auc_margin(0.7, 10, 0) is None
+
+
+def test_the_roc_auc_margin_matches_the_spread_of_auc_across_samples() -> None:
+    """Scores of 40 converted and 40 other rows drawn again and again (normal, one standard
+    deviation apart: a true AUC of about 0.76): the AUCs' spread is the margin's standard error."""
+    rng = np.random.default_rng(7)
+    aucs = []
+    for _ in range(400):
+        scores = np.concatenate([rng.normal(1.0, 1.0, 40), rng.normal(0.0, 1.0, 40)])
+        aucs.append(roc_auc(np.arange(80) < 40, scores))
+    spread = float(np.std(aucs))
+    standard_error = roc_auc_margin(float(np.mean(aucs)), 40, 40, z=1.0)
+    assert standard_error is not None
+    assert 0.8 * spread < standard_error < 1.25 * spread
+
+
+def _validation(model_auc: float, baseline_auc: float) -> SimpleNamespace:
+    """A stored model's record, as far as `leadgate model report` reads it: 49 episodes, 24 converted."""
+    return SimpleNamespace(
+        n_validation=49,
+        metrics={"roc_auc": model_auc, "positive_rate": 24 / 49},
+        baseline_metrics={"roc_auc": baseline_auc},
+    )
+
+
+def test_the_model_report_says_when_its_validation_cannot_tell_the_model_from_the_baseline() -> None:
+    # the README's demo figures: 0.719 against 0.665 on 49 episodes; by hand, Q1 = 0.719 / 1.281,
+    # Q2 = 2 * 0.719² / 1.719, variance (0.2020 + 23 * 0.04432 + 24 * 0.08451) / 600, margin ±0.144
+    close = _validation(0.719, 0.665)
+    assert auc_margin_of(close) == pytest.approx(0.1442, abs=5e-4)
+    said = validation_verdict(close, auc_margin_of(close))
+    assert said is not None
+    assert said.startswith("On 49 validation episodes (24 converted), a ROC AUC is known to about ±0.144")
+    assert "cannot tell them apart" in said
+    apart = _validation(0.95, 0.60)
+    said = validation_verdict(apart, auc_margin_of(apart))
+    assert said is not None and "the model's 0.950 is ahead of the baseline's 0.600 by more than that" in said
+    assert validation_verdict(_validation(0.7, 0.6), None) is None

@@ -95,14 +95,16 @@ def model_report(
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """The latest model's validation metrics beside the logistic baseline's: ROC AUC, PR AUC, top-decile lift,
-    Brier score, calibration curve."""
+    Brier score, calibration curve; and whether the validation episodes are enough to tell the two apart
+    (the ROC AUC's 95% margin, also in --json as roc_auc_margin)."""
     from leadgate.predict.model_store import ModelStore
 
     record = ModelStore(state(ctx).workspace().store).latest()
     if record is None:
         raise UserError("no model yet: run 'leadgate train' first")
+    margin = auc_margin_of(record)
     if as_json:
-        print_json(_record_json(record))
+        print_json(_record_json(record) | {"roc_auc_margin": margin})
         return
     console.print(
         f"Model version {record.version} (playbook version {record.playbook_version}, converted means "
@@ -117,6 +119,40 @@ def model_report(
     for item in record.metrics["calibration"]:
         curve.add_row(f"{item['mean_predicted']:.3f}", f"{item['observed_rate']:.3f}", str(item["count"]))
     console.print(curve)
+    verdict = validation_verdict(record, margin)
+    if verdict:
+        console.print(verdict, highlight=False)
+
+
+def _converted(record: Any) -> int:
+    """How many of the validation episodes converted."""
+    return round(record.metrics["positive_rate"] * record.n_validation)
+
+
+def auc_margin_of(record: Any) -> float | None:
+    """The 95% margin of the model's validation ROC AUC (see :func:`roc_auc_margin`)."""
+    from leadgate.predict.metrics import roc_auc_margin
+
+    converted = _converted(record)
+    return roc_auc_margin(record.metrics["roc_auc"], converted, record.n_validation - converted)
+
+
+def validation_verdict(record: Any, margin: float | None) -> str | None:
+    """Whether the validation is large enough to tell the model from the logistic baseline."""
+    model, baseline = record.metrics["roc_auc"], record.baseline_metrics["roc_auc"]
+    if margin is None or model is None or baseline is None:
+        return None
+    known = (
+        f"On {record.n_validation:,} validation episodes ({_converted(record):,} converted), a ROC AUC is known to "
+        f"about ±{margin:.3f} (95%, Hanley–McNeil)"
+    )
+    if abs(model - baseline) < margin:
+        return (
+            f"{known}: the model's {model:.3f} and the baseline's {baseline:.3f} are closer than that, so this "
+            "validation cannot tell them apart; more settled outcomes will."
+        )
+    better = "ahead of" if model > baseline else "behind"
+    return f"{known}: the model's {model:.3f} is {better} the baseline's {baseline:.3f} by more than that."
 
 
 def _record_json(record: Any) -> dict[str, Any]:

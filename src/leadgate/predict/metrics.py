@@ -181,6 +181,18 @@ def calibration_noise_floor(probability: ArrayLike, quantile: float = 0.5, draws
     return float(np.quantile(chance, quantile))
 
 
+def roc_auc_margin(auc: float | None, positives: int, negatives: int, z: float = 1.96) -> float | None:
+    """How far a ROC AUC measured on ``positives`` and ``negatives`` rows may be from the true one
+    by chance: ``z`` standard errors (1.96: 95%), the standard error by Hanley and McNeil (1982),
+    ``sqrt((A(1-A) + (n1-1)(Q1-A²) + (n2-1)(Q2-A²)) / (n1 n2))`` with ``Q1 = A/(2-A)`` and
+    ``Q2 = 2A²/(1+A)``. None without an AUC or without both classes."""
+    if auc is None or positives < 1 or negatives < 1:
+        return None
+    q1, q2 = auc / (2 - auc), 2 * auc * auc / (1 + auc)
+    variance = auc * (1 - auc) + (positives - 1) * (q1 - auc * auc) + (negatives - 1) * (q2 - auc * auc)
+    return float(z * np.sqrt(max(variance, 0.0) / (positives * negatives)))
+
+
 def evaluate(target: ArrayLike, probability: ArrayLike, bins: int = 10) -> Metrics:
     """All the figures at once, with equal-mass calibration bins."""
     y, p = _arrays(target, probability)
