@@ -125,6 +125,18 @@ def test_write_key_in_the_body_and_gzip_bodies_are_accepted(served: Served) -> N
             "body.timestamp",
         ),
         ("/v1/batch", {"messages": []}, "bad_input", None),
+        (
+            "/v1/identify",
+            {"messageId": "1", "userId": "u", "traits": {"budgetEstimate": "1e999"}},
+            "bad_input",
+            "body.traits.budgetEstimate",
+        ),
+        (
+            "/v1/group",
+            {"messageId": "1", "userId": "u", "groupId": "g", "traits": {"employees": "NaN"}},
+            "bad_input",
+            "body.traits.employees",
+        ),
     ],
 )
 def test_bad_messages_are_refused_whole_and_say_where(

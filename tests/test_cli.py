@@ -117,6 +117,8 @@ def test_leads_by_stage_and_top(workspace: Path, capsys: pytest.CaptureFixture[s
         (("outcome", "ann", "accepted", "--by", "farah"), "outcome 'accepted': write one of opportunity, won, lost"),
         (("queue", "--owner", "zoe"), "'zoe' is not a rep of the playbook's teams"),
         (("cycle", "--as-of", "soon"), "--as-of 'soon'"),
+        (("cycle", "--as-of", "2099-01-01"), "--as-of 2099-01-01 00:00 is in the future"),
+        (("score", "--as-of", "2099-01-01"), "--as-of 2099-01-01 00:00 is in the future"),
         (("reps", "back", "nobody", "--from", "2026-12-01"), "'nobody' is not a rep"),
         (("reps", "away", "carla", "--from", "2026-12-05", "--to", "2026-12-01"), "--to 2026-12-01 is before --from"),
         (("import", "outcomes", "missing.csv"), "missing.csv: no such file"),
@@ -129,6 +131,24 @@ def test_user_mistakes_are_one_line_and_exit_2(
     assert status == 2
     assert message in err and "Traceback" not in err
     assert err.strip().count("\n") == 0
+
+
+def test_a_score_or_a_cycle_in_the_future_stores_nothing(workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A cycle as of 2099 would record moves then, and no cycle could run before 2099 again."""
+    from leadgate.workspace import Workspace
+
+    def stored() -> tuple[int, int]:
+        opened = Workspace(workspace)
+        try:
+            return opened.store.count("scoring_runs"), opened.store.count("transitions")
+        finally:
+            opened.close()
+
+    before = stored()
+    for command in ("score", "cycle"):
+        assert run(capsys, "-w", str(workspace), command, "--as-of", "2099-01-01")[0] == 2
+    assert stored() == before
+    assert run(capsys, "-w", str(workspace), "cycle")[0] == 0  # and now still runs
 
 
 def test_no_workspace_is_said_clearly(

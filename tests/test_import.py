@@ -165,6 +165,24 @@ def test_skip_invalid_imports_the_good_rows_and_keeps_the_rejects(store: DuckDBS
     rejects = [orjson.loads(line) for line in Path(report.rejects_file or "").read_text().splitlines()]
     assert rejects == [{"line": 2, "code": "IM001", "error": rejects[0]["error"], "row": "{oops"}]
     assert "not valid JSON" in rejects[0]["error"]
+    assert report.rejects_file == str(tmp_path / "mixed.jsonl.rejects.jsonl")
+    assert sorted(path.name for path in tmp_path.glob("mixed*")) == ["mixed.jsonl", "mixed.jsonl.rejects.jsonl"]
+
+
+def test_skip_invalid_imports_nothing_when_the_skipped_rows_cannot_be_written(
+    store: DuckDBStore, tmp_path: Path
+) -> None:
+    """The skipped rows are written before the good ones are committed: where they cannot be
+    (here a folder has the rejects file's name), the import stops and stores nothing."""
+    bad = tmp_path / "mixed.jsonl"
+    good = {"type": "track", "messageId": "ok", "userId": "u9", "event": "x", "timestamp": "2026-11-01T00:00:00Z"}
+    bad.write_text(json.dumps(good) + "\n{oops\n")
+    (tmp_path / "mixed.jsonl.rejects.jsonl").mkdir()
+    before = counts(store)
+    with pytest.raises(InputError, match=r"mixed.jsonl.rejects.jsonl: the skipped rows cannot be written there"):
+        import_file(store, bad, ImportOptions(kind="events", skip_invalid=True))
+    assert counts(store) == before
+    assert sorted(path.name for path in tmp_path.glob("mixed*")) == ["mixed.jsonl", "mixed.jsonl.rejects.jsonl"]
 
 
 def test_flat_csv_parquet_and_gzip_events(store: DuckDBStore, tmp_path: Path) -> None:
@@ -274,6 +292,23 @@ def test_a_number_trait_with_text_is_a_bad_row(store: DuckDBStore, tmp_path: Pat
         f"{accounts}:3: IM005 employees: 'lots' is not a number",
         f"{accounts}:4: IM002 account_id: an account_id is required",
     ]
+    assert store.count("traits") == 0
+
+
+def test_a_number_trait_that_is_not_finite_is_a_bad_row(store: DuckDBStore, tmp_path: Path) -> None:
+    """Infinity (written out, or a number too large for a float) and NaN would satisfy or
+    break every rule that compares them."""
+    accounts = tmp_path / "accounts.csv"
+    accounts.write_text(f"account_id,employees\na,inf\nb,NaN\nc,1e999\nd,{'9' * 400}\ne,250\n")
+    with pytest.raises(InputError) as caught:
+        import_file(store, accounts, ImportOptions(kind="accounts", trait_types={"employees": "number"}))
+    assert [(issue.line, issue.code) for issue in caught.value.issues] == [
+        (2, "IM005"),
+        (3, "IM005"),
+        (4, "IM005"),
+        (5, "IM005"),
+    ]
+    assert all("is not a finite number" in issue.message for issue in caught.value.issues)
     assert store.count("traits") == 0
 
 

@@ -67,6 +67,17 @@ def state(ctx: typer.Context) -> Context:
     return found
 
 
+FUTURE_SKEW = dt.timedelta(minutes=5)  # clocks differ a little between machines
+
+
+def past_moment(text: str | None, option: str, why: str) -> dt.datetime | None:
+    """:func:`parse_moment`, refusing a moment still to come (``why`` says what it would do)."""
+    moment = parse_moment(text, option)
+    if moment is not None and moment > dt.datetime.now(dt.UTC).replace(tzinfo=None) + FUTURE_SKEW:
+        raise UserError(f"{option} {moment:%Y-%m-%d %H:%M} is in the future: {why}")
+    return moment
+
+
 def parse_moment(text: str | None, option: str = "--as-of") -> dt.datetime | None:
     """An ISO date or time as naive UTC (a time without offset is taken as UTC)."""
     if text is None:

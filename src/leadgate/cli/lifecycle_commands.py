@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from rich.table import Table
 from rich.text import Text
 
-from leadgate.cli.app import app, parse_moment, state
+from leadgate.cli.app import app, parse_moment, past_moment, state
 from leadgate.cli.output import console, number, print_json, spinner
 from leadgate.errors import UserError
 from leadgate.lifecycle.decisions import OUTCOME_KINDS, Decision
@@ -22,7 +22,7 @@ from leadgate.service.queue import describe_time_left, rep_queue
 from leadgate.service.scoring import utc_now
 from leadgate.workspace import Workspace
 
-FUTURE_SKEW = dt.timedelta(minutes=5)  # clocks differ a little between machines
+CYCLE_IN_FUTURE = "a cycle records its moves at that moment, and no cycle could then run before it"
 AT_HELP = "When the decision was made (ISO, UTC unless an offset is given; default: now)."
 VERSION_HELP = "The lead's version you based the decision on (from 'queue --json'); refused if it moved since."
 
@@ -74,7 +74,8 @@ def cycle(
     Running it twice adds nothing."""
     workspace = state(ctx).workspace()
     with spinner("running the qualification cycle", enabled=not as_json):
-        report = run_cycle(workspace.store, workspace.playbook(), parse_moment(as_of), full=full)
+        moment = past_moment(as_of, "--as-of", CYCLE_IN_FUTURE)
+        report = run_cycle(workspace.store, workspace.playbook(), moment, full=full)
     summary = CycleSummary(
         as_of=report.as_of,
         scoring=report.scoring.kind,
@@ -172,11 +173,7 @@ def _show_decision(decision: Decision, result: LeadState, as_json: bool) -> None
 
 
 def _moment(text: str | None) -> dt.datetime:
-    now = utc_now()
-    moment = parse_moment(text, "--at") or now
-    if moment > now + FUTURE_SKEW:
-        raise UserError(f"--at {moment:%Y-%m-%d %H:%M} is in the future: a decision is recorded once it is made")
-    return moment
+    return past_moment(text, "--at", "a decision is recorded once it is made") or utc_now()
 
 
 @app.command()

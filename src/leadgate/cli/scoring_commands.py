@@ -9,7 +9,7 @@ import typer
 from pydantic import BaseModel
 from rich.table import Table
 
-from leadgate.cli.app import app, export_app, parse_moment, state
+from leadgate.cli.app import app, export_app, parse_moment, past_moment, state
 from leadgate.cli.output import console, number, print_json, spinner
 from leadgate.cli.views import leads_table, scored_leads, stage_counts
 from leadgate.domain.stages import STAGE_NAMES
@@ -43,7 +43,8 @@ def score(
     workspace = state(ctx).workspace()
     playbook = workspace.playbook()
     with spinner("scoring leads", enabled=not as_json):
-        run = run_scoring(workspace.store, playbook, parse_moment(as_of), incremental=incremental)
+        moment = past_moment(as_of, "--as-of", "the leads would show scores of a moment still to come")
+        run = run_scoring(workspace.store, playbook, moment, incremental=incremental)
     stages = stage_counts(workspace.store)
     if as_json:
         print_json(

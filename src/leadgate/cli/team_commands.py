@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from leadgate.cli.app import app, parse_moment, state
-from leadgate.cli.lifecycle_commands import FUTURE_SKEW, decision_result
+from leadgate.cli.app import app, past_moment, state
+from leadgate.cli.lifecycle_commands import decision_result
 from leadgate.cli.output import console, print_json
-from leadgate.errors import UserError
 from leadgate.lifecycle.reassign import Reassignment
 from leadgate.service.reassign import reassign_lead
 from leadgate.service.scoring import utc_now
@@ -28,10 +27,7 @@ def reassign(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Give an assigned lead to another rep of its team; a lead awaiting acceptance gets a new SLA deadline."""
-    now = utc_now()
-    moment = parse_moment(at, "--at") or now
-    if moment > now + FUTURE_SKEW:
-        raise UserError(f"--at {moment:%Y-%m-%d %H:%M} is in the future: a move is recorded once it is made")
+    moment = past_moment(at, "--at", "a move is recorded once it is made") or utc_now()
     workspace = state(ctx).workspace()
     result = reassign_lead(workspace.store, workspace.playbook(), Reassignment(lead_id, to, by, moment, expect_version))
     summary = decision_result(lead_id, result)

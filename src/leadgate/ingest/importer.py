@@ -8,6 +8,7 @@ rejects file beside the input.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 from collections.abc import Callable, Mapping
@@ -101,12 +102,22 @@ def import_file(
                 report.issues,
             )
         stage_buffers(store, buffers)
-        report.batch = store.commit_batch(options.kind, str(path), report.rows_read, now)
+        # written before the commit: rows skipped must never be lost, so a rejects file that
+        # cannot be written stops the import with nothing imported
+        written = _write_rejects(path, file_format, rejects) if rejects else None
+        try:
+            report.batch = store.commit_batch(options.kind, str(path), report.rows_read, now)
+        except BaseException:
+            if written is not None:
+                written.unlink(missing_ok=True)
+            raise
     except BaseException:
         store.discard_batch()
         raise
-    if rejects:
-        report.rejects_file = str(_write_rejects(path, file_format, rejects))
+    if written is not None:
+        with contextlib.suppress(OSError):  # else the rows stay under the temporary name, which the report gives
+            written = written.replace(_rejects_path(path))
+        report.rejects_file = str(written)
     return report
 
 
@@ -145,16 +156,32 @@ def _file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _rejects_path(path: Path) -> Path:
+    return path.with_name(path.name + ".rejects.jsonl")
+
+
 def _write_rejects(path: Path, file_format: str, rejects: list[tuple[readers.Record, RowProblem]]) -> Path:
-    """The refused rows with their line and reason, as JSON lines beside the input."""
-    target = path.with_name(path.name + ".rejects.jsonl")
-    with target.open("wb") as out:
-        for record, problem in rejects:
-            original: Any = record.fields
-            if record.raw is not None:
-                original = record.raw.decode("utf-8", errors="replace").rstrip("\n")
-            entry = {"line": record.line, "code": problem.code, "error": str(problem), "row": original}
-            out.write(orjson.dumps(_without_private(entry), default=str) + b"\n")
+    """The refused rows with their line and reason, as JSON lines in a file beside the input
+    (under a temporary name, until the import is committed); an :class:`InputError` if it
+    cannot be written there."""
+    final = _rejects_path(path)
+    target = final.with_name(final.name + ".part")
+    try:
+        if final.is_dir():
+            raise IsADirectoryError(21, "it is a folder", str(final))
+        with target.open("wb") as out:
+            for record, problem in rejects:
+                original: Any = record.fields
+                if record.raw is not None:
+                    original = record.raw.decode("utf-8", errors="replace").rstrip("\n")
+                entry = {"line": record.line, "code": problem.code, "error": str(problem), "row": original}
+                out.write(orjson.dumps(_without_private(entry), default=str) + b"\n")
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            target.unlink()
+        raise InputError(
+            f"{final}: the skipped rows cannot be written there ({exc.strerror or exc}); nothing was imported"
+        ) from None
     return target
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -125,6 +126,8 @@ def trait_text(value: Any, name: str, kind: TraitType | None) -> str | None:
             number = float(str(value).replace(",", "").strip()) if isinstance(value, str) else float(value)
         except ValueError:
             raise RowProblem("IM005", f"{value!r} is not a number", name) from None
+        if not math.isfinite(number):
+            raise RowProblem("IM005", f"{value!r} is not a finite number", name)
         return format_number(number)
     if kind == "boolean":
         text = str(value).strip().lower()

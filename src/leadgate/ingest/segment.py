@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 
 from leadgate.domain.events import PAGE_EVENT, SCREEN_EVENT, normalize_event_name
-from leadgate.domain.traits import BUILTIN_ACCOUNT_TRAITS, BUILTIN_LEAD_TRAITS
+from leadgate.domain.traits import BUILTIN_ACCOUNT_TRAITS, BUILTIN_LEAD_TRAITS, TraitType
 from leadgate.ingest.rows import (
     EventRow,
     IdentityRow,
@@ -139,7 +139,7 @@ def lead_trait_rows(traits: dict[str, Any], user_id: str, id_prefix: str, when: 
         if isinstance(raw_value, (dict, list)):
             continue  # nested objects (address, company) are not scored traits
         name = snake_case(raw_name)
-        values[name] = trait_text(raw_value, name, BUILTIN_LEAD_TRAITS.get(name))
+        values[name] = _trait_value(raw_name, raw_value, name, BUILTIN_LEAD_TRAITS.get(name))
     if values.get("email") and "email_domain" not in values:
         values["email_domain"] = email_domain(values["email"] or "")
     for name, value in values.items():
@@ -170,9 +170,17 @@ def account_trait_rows(traits: dict[str, Any], account_id: str, id_prefix: str, 
             continue
         name = snake_case(raw_name)
         name = _GROUP_TRAIT_NAMES.get(name, name)
-        value = trait_text(raw_value, name, BUILTIN_ACCOUNT_TRAITS.get(name))
+        value = _trait_value(raw_name, raw_value, name, BUILTIN_ACCOUNT_TRAITS.get(name))
         rows.append(TraitRow(f"{id_prefix}:{name}", "account", account_id, name, value, when))
     return rows
+
+
+def _trait_value(raw_name: str, value: Any, name: str, kind: TraitType | None) -> str | None:
+    """A trait's stored text; a bad value is placed at the message's own field (``traits.<name>``)."""
+    try:
+        return trait_text(value, name, kind)
+    except RowProblem as problem:
+        raise RowProblem(problem.code, problem.message, f"traits.{raw_name}") from None
 
 
 def _alias_row(message: dict[str, Any], message_id: str, when: dt.datetime) -> IdentityRow:
