@@ -151,6 +151,44 @@ def test_a_score_or_a_cycle_in_the_future_stores_nothing(workspace: Path, capsys
     assert run(capsys, "-w", str(workspace), "cycle")[0] == 0  # and now still runs
 
 
+def test_paths_that_cannot_be_read_or_written_are_said_by_name(
+    workspace: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An output in a folder that does not exist, a folder given for a file, a playbook that is
+    not UTF-8: one line that names the path, exit 2, no traceback, nothing written."""
+    missing = tmp_path / "nowhere" / "out"
+    utf16 = tmp_path / "utf16.yaml"
+    utf16.write_bytes((workspace / "playbook.yaml").read_text(encoding="utf-8").encode("utf-16"))
+    folder = tmp_path / "a-folder.yaml"
+    folder.mkdir()
+    assert run(capsys, "-w", str(workspace), "score")[0] == 0
+    cases = [
+        (("report", "--html", f"{missing}.html"), f"{missing}.html: No such file or directory"),
+        (("export", "scores", f"{missing}.csv"), f"the folder {missing.parent} does not exist"),
+        (("export", "scores", str(tmp_path)), "a folder; give the file to write"),
+        (("playbook", "validate", str(utf16)), "PB001 the file is not UTF-8 text"),
+        (("playbook", "publish", str(utf16)), "PB001 the file is not UTF-8 text"),
+        (("playbook", "validate", str(folder)), f"{folder}: a folder, not a playbook file"),
+        (("backtest", str(folder)), f"{folder}: a folder, not a playbook file"),
+        (("simulate", "--to-files", str(utf16)), str(utf16)),
+    ]
+    for argv, says in cases:
+        status, _, err = run(capsys, "-w", str(workspace), *argv)
+        assert status == 2, (argv, err)
+        assert says in " ".join(err.split()) and "Traceback" not in err, (argv, err)
+    assert not missing.parent.exists()
+
+
+@pytest.mark.parametrize("setting", ["TOP_LEADS", "SESSION_HOURS", "NOTIFY_MAX_ATTEMPTS"])
+def test_a_negative_number_setting_is_refused_by_name(
+    workspace: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, setting: str
+) -> None:
+    monkeypatch.setenv(f"LEADGATE_{setting}", "-1")
+    status, _, err = run(capsys, "-w", str(workspace), "leads")
+    assert status == 2 and "Traceback" not in err
+    assert f"setting {setting.lower()} from LEADGATE_{setting}: '-1' is negative; give 0 or more" in err
+
+
 def test_no_workspace_is_said_clearly(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -513,3 +513,37 @@ def test_the_rows_of_a_discarded_batch_never_reach_a_later_commit(store: Store) 
         result = store.commit_batch("test", "test", 1, moment)
         assert result.events_added == 1
     assert sorted(row[0] for row in store._run("SELECT message_id FROM events")) == ["kept-0", "kept-1"]
+
+
+def _truncated_gzip(path: Path) -> Path:
+    line = json.dumps(
+        {"type": "track", "messageId": "m", "userId": "u", "event": "e", "timestamp": "2026-11-01T00:00:00Z"}
+    )
+    data = gzip.compress((line + "\n").encode() * 200)
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "kind", "says"),
+    [
+        ("events.jsonl.gz", b"not gzip at all\n", "events", "the name ends in .gz but the file is not gzip data"),
+        ("events.jsonl.gz", None, "events", "the gzip data is damaged or cut short"),
+        ("events.parquet", b"nope", "events", "not a Parquet file that can be read"),
+        ("leads.parquet", b"PAR1 but not really", "leads", "not a Parquet file that can be read"),
+        ("leads.csv", b"", "leads", "the file is empty; a CSV file starts with its header"),
+    ],
+)
+def test_a_file_that_is_not_what_its_name_says_is_refused_with_its_name(
+    store: DuckDBStore, tmp_path: Path, name: str, content: bytes | None, kind: str, says: str
+) -> None:
+    path = tmp_path / name
+    if content is None:
+        _truncated_gzip(path)
+    else:
+        path.write_bytes(content)
+    before = counts(store)
+    with pytest.raises(InputError, match=says) as caught:
+        import_file(store, path, ImportOptions(kind=kind))  # type: ignore[arg-type]
+    assert str(path) in str(caught.value)
+    assert counts(store) == before

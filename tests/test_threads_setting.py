@@ -62,7 +62,7 @@ def test_the_setting_wins_in_commands_and_in_the_server(root: Path, monkeypatch:
 
 @pytest.mark.parametrize(
     ("value", "message"),
-    [("-2", "threads -2: DuckDB needs at least one thread"), ("many", "'many' is not a valid int")],
+    [("-2", "setting threads from .*'-2' is negative"), ("many", "'many' is not a valid int")],
 )
 def test_a_bad_threads_setting_is_a_clear_error_and_leaves_the_database_as_it_was(
     root: Path, monkeypatch: pytest.MonkeyPatch, value: str, message: str

@@ -28,7 +28,14 @@ class Setting:
         return f"LEADGATE_{self.name.upper()}"
 
     def parse(self, raw: Any, source: str) -> Any:
-        """A raw value (text from the environment, or TOML) as this setting's type."""
+        """A raw value (text from the environment, or TOML) as this setting's type; no number
+        setting takes a negative value (counts, sizes, durations, a port)."""
+        value = self._typed(raw, source)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+            raise SettingError(f"setting {self.name} from {source}: {raw!r} is negative; give 0 or more")
+        return value
+
+    def _typed(self, raw: Any, source: str) -> Any:
         kind = type(self.default)
         if isinstance(raw, kind) and not (kind is int and isinstance(raw, bool)):
             return raw

@@ -50,6 +50,11 @@ def main(argv: list[str] | None = None) -> None:
     except StoreError as exc:
         output.fail(f"the database failed: {exc}")
         sys.exit(3)
+    except OSError as exc:  # a path given that cannot be read or written (a missing folder, a folder, no permission)
+        if exc.filename is None:
+            raise
+        output.fail(f"{exc.filename}: {exc.strerror or exc}")
+        sys.exit(2)
 
 
 __all__ = ["app", "main"]

@@ -13,10 +13,10 @@ from rich.table import Column, Table
 
 from leadgate.cli.app import playbook_app, state
 from leadgate.cli.output import console, print_json
-from leadgate.errors import Issue, NotFound, PlaybookInvalid, UserError
+from leadgate.errors import Issue, PlaybookInvalid, UserError
 from leadgate.playbook.compiled import Playbook
 from leadgate.playbook.diff import Change, diff_playbooks
-from leadgate.playbook.loader import load_playbook, parse_playbook, validate_playbook
+from leadgate.playbook.loader import load_playbook, parse_playbook, read_playbook_text, validate_playbook
 from leadgate.playbook.model import PlaybookModel
 from leadgate.service.playbooks import MAX_VERSION, PlaybookVersions, Published
 from leadgate.service.scoring import utc_now
@@ -40,9 +40,7 @@ def validate(
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Check a playbook and report every error with FILE:LINE:COLUMN and a code (docs/errors.md)."""
-    if not file.is_file():
-        raise NotFound(f"{file}: no such playbook file")
-    playbook, issues = validate_playbook(file.read_text(encoding="utf-8"), str(file))
+    playbook, issues = validate_playbook(read_playbook_text(file), str(file))
     if as_json:
         print_json(
             ValidationReport(
@@ -149,9 +147,7 @@ def publish(
     as_json: bool = typer.Option(False, "--json", help="Print the new history row and the changes as JSON."),
 ) -> None:
     """Make FILE the playbook in force, after validating it; the history keeps every version."""
-    if not file.is_file():
-        raise NotFound(f"{file}: no such playbook file")
-    text = file.read_text(encoding="utf-8")
+    text = read_playbook_text(file)
     published = _versions(ctx).publish(text, _actor(by), utc_now(), filename=str(file))
     _report(published, as_json, "Published")
 

@@ -157,5 +157,9 @@ def export_scores(
     if not store.has_table(SCORES_TABLE):
         raise UserError("no scores yet: run 'leadgate score' first")
     columns = [name for name in store.backend.table(SCORES_TABLE).columns if name != "lead_key"]
+    if not file.parent.is_dir():
+        raise UserError(f"{file}: the folder {file.parent} does not exist")
+    if file.is_dir():
+        raise UserError(f"{file}: a folder; give the file to write")
     rows = store.export_table(SCORES_TABLE, file, columns)
     console.print(f"Wrote {rows:,} leads to {file}", highlight=False)

@@ -6,14 +6,17 @@ it got (bytes or rows) so that a progress bar can follow a file larger than memo
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
 import io
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from leadgate.errors import InputError, NotFound
@@ -46,7 +49,10 @@ def detect_format(path: Path) -> str:
 def total_size(path: Path, file_format: str) -> int:
     """What the progress counts up to: bytes for text files, rows for Parquet."""
     if file_format == "parquet":
-        return int(pq.ParquetFile(path).metadata.num_rows)
+        try:
+            return int(pq.ParquetFile(path).metadata.num_rows)
+        except pa.ArrowException as exc:
+            raise _not_parquet(path, exc) from None
     return path.stat().st_size
 
 
@@ -58,12 +64,20 @@ def check_readable(path: Path) -> None:
 
 
 def read_records(path: Path, file_format: str, progress: Progress | None = None) -> Iterator[Record]:
-    """Every record of a file, streamed."""
-    if file_format == "jsonl":
-        return _json_lines(path, progress)
-    if file_format == "csv":
-        return _csv_rows(path, progress)
-    return _parquet_rows(path, progress)
+    """Every record of a file, streamed; a file that is not what its name says is an :class:`InputError`."""
+    readers = {"jsonl": _json_lines, "csv": _csv_rows, "parquet": _parquet_rows}
+    try:
+        yield from readers[file_format](path, progress)
+    except gzip.BadGzipFile:
+        raise InputError(f"{path}: the name ends in .gz but the file is not gzip data") from None
+    except (EOFError, zlib.error) as exc:
+        raise InputError(f"{path}: the gzip data is damaged or cut short ({exc})") from None
+    except pa.ArrowException as exc:
+        raise _not_parquet(path, exc) from None
+
+
+def _not_parquet(path: Path, exc: Exception) -> InputError:
+    return InputError(f"{path}: not a Parquet file that can be read ({exc})")
 
 
 class _CountingReader(io.RawIOBase):
@@ -87,11 +101,15 @@ class _CountingReader(io.RawIOBase):
         return count or 0
 
 
-def _open_binary(path: Path, progress: Progress | None) -> IO[bytes]:
-    counted = io.BufferedReader(_CountingReader(path.open("rb"), progress), buffer_size=1 << 20)
-    if path.name.lower().endswith(".gz"):
-        return gzip.GzipFile(fileobj=counted)  # type: ignore[return-value]
-    return counted
+@contextlib.contextmanager
+def _open_binary(path: Path, progress: Progress | None) -> Iterator[IO[bytes]]:
+    """The file's bytes (unzipped if its name ends in .gz), the file closed whatever happens."""
+    with io.BufferedReader(_CountingReader(path.open("rb"), progress), buffer_size=1 << 20) as counted:
+        if not path.name.lower().endswith(".gz"):
+            yield counted
+            return
+        with gzip.GzipFile(fileobj=counted) as unzipped:
+            yield unzipped  # type: ignore[misc]  # a GzipFile reads as IO[bytes]
 
 
 def _json_lines(path: Path, progress: Progress | None) -> Iterator[Record]:
@@ -108,7 +126,7 @@ def _csv_rows(path: Path, progress: Progress | None) -> Iterator[Record]:
         try:
             header = next(reader)
         except StopIteration:
-            return
+            raise InputError(f"{path}: the file is empty; a CSV file starts with its header") from None
         except UnicodeDecodeError:
             raise InputError(f"{path}: the file is not UTF-8 text") from None
         header = [name.strip() for name in header]

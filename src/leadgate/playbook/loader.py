@@ -12,7 +12,7 @@ from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError
 
-from leadgate.errors import Issue, NotFound, PlaybookInvalid
+from leadgate.errors import InputError, Issue, NotFound, PlaybookInvalid
 from leadgate.playbook.compiled import Playbook
 from leadgate.playbook.model import PlaybookModel
 from leadgate.playbook.references import check_references
@@ -39,14 +39,20 @@ _FRIENDLY_TYPES = {
 
 def load_playbook(path: str | FilePath) -> Playbook:
     """Read and validate a playbook file; raise :class:`PlaybookInvalid` with every issue."""
+    return parse_playbook(read_playbook_text(path), str(path))
+
+
+def read_playbook_text(path: str | FilePath) -> str:
+    """A playbook file's text, or a clear error: no such file, a folder, not UTF-8 text (PB001)."""
     file = FilePath(path)
+    if file.is_dir():
+        raise InputError(f"{file}: a folder, not a playbook file")
     try:
-        text = file.read_text(encoding="utf-8")
+        return file.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise NotFound(f"{file}: no such playbook file") from None
     except UnicodeDecodeError:
         raise PlaybookInvalid(str(file), [Issue(str(file), 1, 1, "PB001", "the file is not UTF-8 text")]) from None
-    return parse_playbook(text, str(file))
 
 
 def parse_playbook(text: str, filename: str) -> Playbook:
