@@ -26,7 +26,7 @@ from leadgate.store.duckdb_store import DuckDBStore
 
 END = dt.datetime(2026, 11, 26, 14, 30, 0)
 SMALL = {"leads": 300, "days": 45, "seed": 11, "end": END}
-FILES = ("events.jsonl", "leads.csv", "accounts.csv", "outcomes.csv")
+FILES = ("events.jsonl", "leads.csv", "accounts.csv", "truth.csv")
 PLAYBOOK = Path(__file__).parents[1] / "src" / "leadgate" / "templates" / "playbook.yaml"
 
 

@@ -144,7 +144,7 @@ def simulate(
     to_files: Path | None = typer.Option(
         None,
         "--to-files",
-        help="Write importable files (events.jsonl, leads.csv, accounts.csv, outcomes.csv) to this folder instead "
+        help="Write importable files (events.jsonl, leads.csv, accounts.csv; and truth.csv, the answer key) to this folder instead "
         "(no sales side: it needs a workspace).",
     ),
     crm_table: Path | None = typer.Option(

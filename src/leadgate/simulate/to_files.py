@@ -2,7 +2,7 @@
 
 ``accounts.csv`` and ``leads.csv`` hold the CRM's view (with a ``learnt_at`` column, so the
 traits are dated like the store's), ``events.jsonl`` the Segment messages in time order
-within each block of people, and ``outcomes.csv`` the ground truth (not an import: the
+within each block of people, and ``truth.csv`` the ground truth (not an import: the
 answer key for models and backtests).
 """
 
@@ -24,7 +24,7 @@ from leadgate.simulate.profiles import ACCOUNT_COLUMNS, LEAD_COLUMNS, account_pr
 from leadgate.simulate.summary import Progress, SimulationSummary, Tally
 from leadgate.simulate.truth import TRUTH_COLUMNS, ground_truth
 
-EVENTS_FILE, LEADS_FILE, ACCOUNTS_FILE, OUTCOMES_FILE = "events.jsonl", "leads.csv", "accounts.csv", "outcomes.csv"
+EVENTS_FILE, LEADS_FILE, ACCOUNTS_FILE, TRUTH_FILE = "events.jsonl", "leads.csv", "accounts.csv", "truth.csv"
 
 
 def write_simulation_files(
@@ -45,7 +45,7 @@ def write_simulation_files(
     account_profile = account_profiles(history)
     _write_accounts(directory / ACCOUNTS_FILE, history, account_profile)
     _write_leads(directory / LEADS_FILE, history)
-    _write_outcomes(directory / OUTCOMES_FILE, history)
+    _write_outcomes(directory / TRUTH_FILE, history)
     tally = Tally(history)
     ids = PersonIds(history)
     with (directory / EVENTS_FILE).open("w", encoding="utf-8", newline="\n") as out:

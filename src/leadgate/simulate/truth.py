@@ -21,7 +21,7 @@ TRUTH_COLUMNS = ("lead_id", "account_id", "propensity", "converted", "outcome", 
 
 @dataclass(frozen=True)
 class Truth:
-    """The columns of ``simulation_truth`` and ``outcomes.csv``."""
+    """The columns of ``simulation_truth`` and ``truth.csv``."""
 
     lead_ids: Texts
     account_ids: Texts
