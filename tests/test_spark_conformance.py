@@ -14,6 +14,7 @@ with a playbook that uses every condition operator.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import shutil
 import uuid
@@ -475,3 +476,97 @@ def test_a_failure_while_computing_is_a_store_error(tmp_path: Path, story: Scena
     with pytest.raises(StoreError, match="Spark could not write") as raised:
         store.write_scores(store.facts().events, tmp_path / "events")
     assert raised.value.__cause__ is not None
+
+
+@pytest.mark.spark
+def test_the_cli_scores_a_workspace_on_spark_as_duckdb_does(
+    spark_session: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`leadgate score --engine spark` writes every lead's scores as Parquet, the same as the
+    workspace's own `leadgate score` at the same moment; with --facts, from an export."""
+    from tests.cli_runs import run
+
+    root = tmp_path / "ws"
+    assert run(capsys, "init", str(root))[0] == 0
+    events = tmp_path / "events.jsonl"
+    lines = [
+        {
+            "type": "identify",
+            "messageId": "i1",
+            "userId": "ann",
+            "timestamp": "2026-11-01T09:00:00Z",
+            "traits": {"role": "CTO", "budget_estimate": 20000},
+        },
+        {
+            "type": "group",
+            "messageId": "g1",
+            "userId": "ann",
+            "groupId": "acme",
+            "timestamp": "2026-11-01T09:00:00Z",
+            "traits": {"employees": 1500, "industry": "Software", "country": "FR"},
+        },
+        {
+            "type": "track",
+            "messageId": "t1",
+            "userId": "ann",
+            "event": "Demo Requested",
+            "timestamp": "2026-11-02T10:00:00Z",
+        },
+        {
+            "type": "page",
+            "messageId": "p1",
+            "userId": "bob",
+            "name": "Pricing",
+            "timestamp": "2026-11-03T10:00:00Z",
+            "properties": {"path": "/pricing"},
+        },
+    ]
+    events.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    assert run(capsys, "-w", str(root), "import", "events", str(events))[0] == 0
+    moment = "2026-11-20T00:00:00"
+    assert run(capsys, "-w", str(root), "score", "--as-of", moment)[0] == 0
+    local = tmp_path / "local.parquet"
+    assert run(capsys, "-w", str(root), "export", "scores", str(local))[0] == 0
+    status, out, err = run(
+        capsys,
+        "-w",
+        str(root),
+        "score",
+        "--engine",
+        "spark",
+        "--as-of",
+        moment,
+        "--output",
+        str(tmp_path / "spark"),
+        "--json",
+    )
+    assert status == 0, err
+    assert json.loads(out)["leads_scored"] == 2
+    assert run(capsys, "-w", str(root), "export", "facts", str(tmp_path / "facts"))[0] == 0
+    status, _, err = run(
+        capsys,
+        "-w",
+        str(root),
+        "score",
+        "--engine",
+        "spark",
+        "--as-of",
+        moment,
+        "--facts",
+        str(tmp_path / "facts"),
+        "--output",
+        str(tmp_path / "again"),
+    )
+    assert status == 0, err
+    expected = pq.read_table(local).sort_by("lead_id")
+    for written in ("spark", "again"):
+        got = pq.read_table(tmp_path / written).sort_by("lead_id")
+        assert set(expected.column_names) <= set(got.column_names)
+        for name in ("lead_id", "fit", "engagement", "score", "qualifies_as"):
+            assert got[name].to_pylist() == expected[name].to_pylist(), (written, name)
+    status, _, err = run(
+        capsys, "-w", str(root), "score", "--engine", "spark", "--facts", str(tmp_path), "--output", str(tmp_path / "x")
+    )
+    assert status == 2 and "events.parquet" in err and "leadgate export facts" in " ".join(err.split())
+    status, _, err = run(capsys, "-w", str(root), "score", "--engine", "spark")
+    assert status == 2 and "give --output DIR" in err

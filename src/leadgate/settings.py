@@ -72,7 +72,7 @@ SETTINGS: tuple[Setting, ...] = (
         "ingestion throughput (docs/service.md).",
     ),
     Setting("top_leads", 20, "How many leads `leadgate leads` shows when --top is not given."),
-    Setting("spark_master", "local[*]", "The Spark master URL used by `leadgate score --engine spark`."),
+    Setting("spark_master", "local[*]", "The Spark master URL `leadgate score --engine spark` scores on."),
     # The outbox: the playbook's notify webhooks and e-mails (docs/notifications.md).
     Setting(
         "webhook_secret",

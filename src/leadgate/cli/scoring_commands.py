@@ -14,9 +14,11 @@ from leadgate.cli.output import console, number, print_json, spinner
 from leadgate.cli.views import leads_table, scored_leads, stage_counts
 from leadgate.domain.stages import STAGE_NAMES
 from leadgate.errors import UserError
+from leadgate.playbook.compiled import Playbook
 from leadgate.scoring.explain import Explanation
 from leadgate.service.explain import explain_lead
 from leadgate.service.scoring import SCORES_TABLE, last_scored_at, run_scoring, utc_now
+from leadgate.workspace import Workspace
 
 
 class ScoreRunReport(BaseModel):
@@ -37,13 +39,30 @@ def score(
     incremental: bool = typer.Option(
         False, "--incremental", help="Rescore only the leads touched by facts imported since the last run."
     ),
+    engine: str = typer.Option(
+        "duckdb",
+        "--engine",
+        help="duckdb (the workspace's scores), or spark: a batch scoring on the spark_master setting's Spark, "
+        "written to --output as Parquet (docs/scoring.md#engines).",
+    ),
+    output: Path | None = typer.Option(None, "--output", help="With --engine spark: the Parquet folder to write."),
+    facts: Path | None = typer.Option(
+        None, "--facts", help="With --engine spark: a folder of 'leadgate export facts' (default: exported now)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the run's summary as JSON."),
 ) -> None:
     """Compute every lead's fit, engagement, named scores, product signals and account view."""
     workspace = state(ctx).workspace()
     playbook = workspace.playbook()
+    moment = past_moment(as_of, "--as-of", "the leads would show scores of a moment still to come")
+    if engine == "spark":
+        _score_on_spark(workspace, playbook, moment, output, facts, incremental, as_json)
+        return
+    if engine != "duckdb":
+        raise UserError(f"--engine {engine!r}: duckdb or spark")
+    if output is not None or facts is not None:
+        raise UserError("--output and --facts go with --engine spark (DuckDB's scores stay in the workspace)")
     with spinner("scoring leads", enabled=not as_json):
-        moment = past_moment(as_of, "--as-of", "the leads would show scores of a moment still to come")
         run = run_scoring(workspace.store, playbook, moment, incremental=incremental)
     stages = stage_counts(workspace.store)
     if as_json:
@@ -65,6 +84,55 @@ def score(
         highlight=False,
     )
     console.print("Stages: " + ", ".join(f"{name} {count:,}" for name, count in stages.items()), highlight=False)
+
+
+class SparkRunReport(BaseModel):
+    engine: str
+    master: str
+    as_of: dt.datetime
+    leads_scored: int
+    output: str
+    playbook_version: int
+
+
+def _score_on_spark(
+    workspace: Workspace,
+    playbook: Playbook,
+    moment: dt.datetime | None,
+    output: Path | None,
+    facts: Path | None,
+    incremental: bool,
+    as_json: bool,
+) -> None:
+    from leadgate.service.spark_scoring import check_facts_folder, score_on_spark
+
+    if output is None:
+        raise UserError("--engine spark writes its scores to a Parquet folder: give --output DIR")
+    if incremental:
+        raise UserError("--incremental is DuckDB's: a Spark run scores every lead")
+    if facts is not None:
+        check_facts_folder(facts)
+    master = str(workspace.setting("spark_master"))
+    as_of = moment or utc_now()
+    with spinner(f"scoring leads on Spark ({master})", enabled=not as_json):
+        run = score_on_spark(workspace.store, playbook, as_of, output, master, facts)
+    if as_json:
+        print_json(
+            SparkRunReport(
+                engine="spark",
+                master=master,
+                as_of=as_of,
+                leads_scored=run.leads_scored,
+                output=str(output),
+                playbook_version=playbook.version,
+            )
+        )
+        return
+    console.print(
+        f"Scored {run.leads_scored:,} leads as of {as_of:%Y-%m-%d %H:%M:%S} UTC on Spark ({master}) with playbook "
+        f"“{playbook.name}” v{playbook.version}; the scores are in {output} (Parquet). The workspace's scores are unchanged.",
+        highlight=False,
+    )
 
 
 @app.command()
@@ -144,6 +212,21 @@ def _print_explanation(explanation: Explanation) -> None:
         )
     holds = [name for name, value in explanation.qualifies.items() if value]
     console.print("Conditions that hold: " + (", ".join(holds) if holds else "none"), highlight=False)
+
+
+@export_app.command("facts")
+def export_facts(
+    ctx: typer.Context,
+    directory: Path = typer.Argument(..., help="The folder to write (created if need be)."),
+) -> None:
+    """Write the facts (events, traits, identities, erasures), the person keys and the lead states
+    as Parquet files, one a table: what 'leadgate score --engine spark --facts DIR' reads, or an archive."""
+    if directory.exists() and not directory.is_dir():
+        raise UserError(f"{directory}: a file; give the folder to write")
+    written = state(ctx).workspace().store.export_facts(directory)
+    console.print(
+        f"Wrote {len(written)} Parquet files to {directory}: " + ", ".join(p.name for p in written), highlight=False
+    )
 
 
 @export_app.command("scores")
