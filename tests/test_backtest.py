@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from leadgate.analytics.backtest import Window, first_passes
 from leadgate.analytics.backtest_figures import run_backtest
 from leadgate.analytics.backtest_models import BacktestReport
+from leadgate.errors import UserError
 from leadgate.playbook.loader import parse_playbook
 from leadgate.store.base import Store
 from leadgate.store.duckdb_store import DuckDBStore
@@ -252,3 +253,17 @@ def test_bad_windows_give_one_clear_error(
     assert status == 2
     assert message in err
     assert err.count("error:") == 1
+
+
+@pytest.mark.parametrize(
+    ("every", "advice"),
+    [("week", "give a shorter window with --from and --to"), ("day", "use --every week or give a shorter window")],
+)
+def test_a_window_of_too_many_checkpoints_says_what_would_shorten_it(every: str, advice: str) -> None:
+    """A fact dated in the year 1 makes the default window run from it: weeks are already the
+    default, so only a shorter window helps."""
+    window = Window(dt.datetime(1, 1, 1), dt.datetime(2026, 11, 30), every)  # type: ignore[arg-type]
+    with pytest.raises(UserError, match="checkpoints") as caught:
+        window.checkpoints()
+    assert advice in str(caught.value)
+    assert ("use --every week" in str(caught.value)) == (every == "day")

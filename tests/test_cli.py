@@ -122,6 +122,7 @@ def test_leads_by_stage_and_top(workspace: Path, capsys: pytest.CaptureFixture[s
         (("reps", "back", "nobody", "--from", "2026-12-01"), "'nobody' is not a rep"),
         (("reps", "away", "carla", "--from", "2026-12-05", "--to", "2026-12-01"), "--to 2026-12-01 is before --from"),
         (("import", "outcomes", "missing.csv"), "missing.csv: no such file"),
+        (("tune", "--version", "99"), "--version 99: no such playbook version (known: 1)"),
     ],
 )
 def test_user_mistakes_are_one_line_and_exit_2(

@@ -107,6 +107,14 @@ def test_accept_qualify_and_win(world: World) -> None:
             Decision("qualify", "ann", "carla", at("2026-11-24T10:00:00"), checklist=("budget", "authority")),
         )
     full = ("budget", "authority", "need", "timeline")
+    with pytest.raises(
+        DecisionRefused, match=r"'foo' not on the playbook's checklist \(budget, authority, need, timeline\)"
+    ):
+        apply_decision(
+            world.store,
+            PLAYBOOK,
+            Decision("qualify", "ann", "carla", at("2026-11-24T10:00:00"), checklist=(*full, "foo")),
+        )
     assert (
         apply_decision(
             world.store, PLAYBOOK, Decision("qualify", "ann", "carla", at("2026-11-24T10:00:00"), checklist=full)

@@ -68,7 +68,10 @@ class Window:
         if count + 2 > MAX_CHECKPOINTS:
             raise UserError(
                 f"the window {self.start:%Y-%m-%d} to {self.end:%Y-%m-%d} makes {count + 2:,} checkpoints "
-                f"(at most {MAX_CHECKPOINTS:,}); use --every week or a shorter window"
+                f"(at most {MAX_CHECKPOINTS:,}); "
+                + ("use --every week or " if self.every == "day" else "")
+                + "give a shorter window with --from and --to (the default window runs from the first stored "
+                "fact, so a fact dated far in the past makes it long)"
             )
         moments = [self.start + step * index for index in range(count + 1)]
         if moments[-1] < self.end:

@@ -23,6 +23,7 @@ from leadgate.service.scoring import utc_now
 from leadgate.workspace import Workspace
 
 CYCLE_IN_FUTURE = "a cycle records its moves at that moment, and no cycle could then run before it"
+LEAD_HELP = "The lead's id (its lead_id, as 'leadgate leads' and 'queue' show it)."
 AT_HELP = "When the decision was made (ISO, UTC unless an offset is given; default: now)."
 VERSION_HELP = "The lead's version you based the decision on (from 'queue --json'); refused if it moved since."
 
@@ -179,7 +180,7 @@ def _moment(text: str | None) -> dt.datetime:
 @app.command()
 def accept(
     ctx: typer.Context,
-    lead_id: str = typer.Argument(..., metavar="LEAD"),
+    lead_id: str = typer.Argument(..., metavar="LEAD", help=LEAD_HELP),
     by: str = typer.Option(..., "--by", help="The rep who accepts (the owner, or their manager)."),
     at: str | None = typer.Option(None, "--at", help=AT_HELP),
     expect_version: int | None = typer.Option(None, "--expect-version", help=VERSION_HELP),
@@ -192,7 +193,7 @@ def accept(
 @app.command()
 def reject(
     ctx: typer.Context,
-    lead_id: str = typer.Argument(..., metavar="LEAD"),
+    lead_id: str = typer.Argument(..., metavar="LEAD", help=LEAD_HELP),
     by: str = typer.Option(..., "--by", help="The rep who rejects (the owner, or their manager)."),
     reason: str = typer.Option(..., "--reason", help="A reason code of the playbook (stages.sal.reject_reasons)."),
     note: str | None = typer.Option(None, "--note", help="What marketing should know."),
@@ -220,7 +221,7 @@ def reject(
 @app.command()
 def qualify(
     ctx: typer.Context,
-    lead_id: str = typer.Argument(..., metavar="LEAD"),
+    lead_id: str = typer.Argument(..., metavar="LEAD", help=LEAD_HELP),
     by: str = typer.Option(..., "--by", help="The rep who qualifies."),
     checklist: str = typer.Option(..., "--checklist", help="The confirmed items, e.g. budget,authority,need,timeline."),
     at: str | None = typer.Option(None, "--at", help=AT_HELP),
@@ -237,7 +238,7 @@ def qualify(
 @app.command()
 def disqualify(
     ctx: typer.Context,
-    lead_id: str = typer.Argument(..., metavar="LEAD"),
+    lead_id: str = typer.Argument(..., metavar="LEAD", help=LEAD_HELP),
     by: str = typer.Option(..., "--by", help="The rep who disqualifies."),
     reason: str = typer.Option(..., "--reason", help="A code of stages.disqualify_reasons."),
     note: str | None = typer.Option(None, "--note", help="Why, in words."),
@@ -255,7 +256,7 @@ def disqualify(
 @app.command()
 def outcome(
     ctx: typer.Context,
-    lead_id: str = typer.Argument(..., metavar="LEAD"),
+    lead_id: str = typer.Argument(..., metavar="LEAD", help=LEAD_HELP),
     result: str = typer.Argument(..., metavar="opportunity|won|lost"),
     by: str = typer.Option(..., "--by", help="The rep who records it."),
     at: str | None = typer.Option(None, "--at", help=AT_HELP),
@@ -271,7 +272,7 @@ def outcome(
 @app.command()
 def history(
     ctx: typer.Context,
-    lead_id: str = typer.Argument(..., metavar="LEAD"),
+    lead_id: str = typer.Argument(..., metavar="LEAD", help=LEAD_HELP),
     events: int = typer.Option(
         MAX_EVENTS, "--events", min=0, help="Show at most this many of the latest events (0: only the hand-off)."
     ),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from leadgate.cli.app import app, past_moment, state
-from leadgate.cli.lifecycle_commands import decision_result
+from leadgate.cli.lifecycle_commands import LEAD_HELP, decision_result
 from leadgate.cli.output import console, print_json
 from leadgate.lifecycle.reassign import Reassignment
 from leadgate.service.reassign import reassign_lead
@@ -15,7 +15,7 @@ from leadgate.service.scoring import utc_now
 @app.command()
 def reassign(
     ctx: typer.Context,
-    lead_id: str = typer.Argument(..., metavar="LEAD"),
+    lead_id: str = typer.Argument(..., metavar="LEAD", help=LEAD_HELP),
     to: str = typer.Option(..., "--to", help="The rep who takes the lead: a member of its team, not away that day."),
     by: str = typer.Option(..., "--by", help="The manager of the lead's team, who moves it."),
     at: str | None = typer.Option(

@@ -175,7 +175,14 @@ def tune(
 
     moment = parse_moment(as_of) or utc_now()
     workspace = state(ctx).workspace()
-    report = tune_playbook(workspace.store, workspace.playbook(), moment, version)
+    playbook = workspace.playbook()
+    if version is not None:
+        from leadgate.store.playbook_store import PlaybookStore
+
+        known = sorted({record.version for record in PlaybookStore(workspace.store).history()} | {playbook.version})
+        if version not in known:
+            raise UserError(f"--version {version}: no such playbook version (known: {', '.join(map(str, known))})")
+    report = tune_playbook(workspace.store, playbook, moment, version)
     if as_json:
         print_json(report)
         return

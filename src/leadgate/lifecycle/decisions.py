@@ -186,6 +186,12 @@ def _transitions(state: LeadState, decision: Decision, context: Context) -> list
         return _reject(state, decision, context)
     if kind == "qualify":
         _require_stage(state, decision, Stage.SAL)
+        unknown = [item for item in decision.checklist if item not in stages.sql.checklist]
+        if unknown:
+            raise DecisionRefused(
+                f"{', '.join(repr(item) for item in unknown)} not on the playbook's checklist "
+                f"({', '.join(stages.sql.checklist)})"
+            )
         missing = [item for item in stages.sql.checklist if item not in decision.checklist]
         if missing:
             raise DecisionRefused(
