@@ -152,6 +152,25 @@ def test_a_score_or_a_cycle_in_the_future_stores_nothing(workspace: Path, capsys
     assert run(capsys, "-w", str(workspace), "cycle")[0] == 0  # and now still runs
 
 
+def test_with_json_an_error_is_json_on_standard_output_too(
+    workspace: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "leads.csv"
+    bad.write_text("lead_id,learnt_at\nx,yesterday\n")
+    status, out, err = run(capsys, "-w", str(workspace), "import", "leads", str(bad), "--json")
+    assert status == 2 and "nothing was imported" in err
+    error = json.loads(out)["error"]
+    assert error["status"] == 2 and "1 bad row of 1; nothing was imported" in error["message"]
+    assert [(issue["file"], issue["line"], issue["code"]) for issue in error["issues"]] == [(str(bad), 2, "IM003")]
+    status, out, _ = run(capsys, "-w", str(workspace), "leads", "--stage", "hot", "--json")
+    assert status == 2 and json.loads(out) == {
+        "error": {"message": json.loads(out)["error"]["message"], "status": 2, "issues": []}
+    }
+    assert "--stage 'hot': not a stage" in json.loads(out)["error"]["message"]
+    status, out, _ = run(capsys, "-w", str(workspace), "leads", "--stage", "hot")
+    assert status == 2 and out == ""  # without --json, standard output stays empty
+
+
 def test_paths_that_cannot_be_read_or_written_are_said_by_name(
     workspace: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -7,10 +7,12 @@ issues for a bad playbook or a bad file) and exits with status 2, never a traceb
 from __future__ import annotations
 
 import sys
+from dataclasses import asdict
+from typing import NoReturn
 
 from leadgate.cli import output
 from leadgate.cli.app import app
-from leadgate.errors import InputError, PlaybookInvalid, StoreError, UserError
+from leadgate.errors import InputError, Issue, PlaybookInvalid, StoreError, UserError
 
 # Importing the command modules registers their commands, in this order, in --help.
 # isort: off
@@ -29,32 +31,37 @@ MAX_ISSUES_SHOWN = 20
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of the ``leadgate`` console script."""
+    """Entry point of the ``leadgate`` console script. With ``--json``, an error is also printed
+    on standard output as ``{"error": {"message", "status", "issues"}}``, for scripts."""
+    as_json = "--json" in (sys.argv[1:] if argv is None else argv)
     try:
         app(args=argv, prog_name="leadgate")
     except PlaybookInvalid as exc:
         for issue in exc.issues:
             output.errors.print(str(issue), highlight=False, markup=False, soft_wrap=True)
-        output.fail(str(exc))
-        sys.exit(2)
+        _fail(str(exc), 2, exc.issues, as_json)
     except InputError as exc:
         for issue in exc.issues[:MAX_ISSUES_SHOWN]:
             output.errors.print(str(issue), highlight=False, markup=False, soft_wrap=True)
         if len(exc.issues) > MAX_ISSUES_SHOWN:
             output.errors.print(f"... and more (the first {MAX_ISSUES_SHOWN} are shown)")
-        output.fail(str(exc))
-        sys.exit(2)
+        _fail(str(exc), 2, exc.issues, as_json)
     except UserError as exc:
-        output.fail(str(exc))
-        sys.exit(2)
+        _fail(str(exc), 2, [], as_json)
     except StoreError as exc:
-        output.fail(f"the database failed: {exc}")
-        sys.exit(3)
+        _fail(f"the database failed: {exc}", 3, [], as_json)
     except OSError as exc:  # a path given that cannot be read or written (a missing folder, a folder, no permission)
         if exc.filename is None:
             raise
-        output.fail(f"{exc.filename}: {exc.strerror or exc}")
-        sys.exit(2)
+        _fail(f"{exc.filename}: {exc.strerror or exc}", 2, [], as_json)
+
+
+def _fail(message: str, status: int, issues: list[Issue], as_json: bool) -> NoReturn:
+    """Say what went wrong (and, with --json, say it as JSON on standard output too), then exit."""
+    output.fail(message)
+    if as_json:
+        output.print_json({"error": {"message": message, "status": status, "issues": [asdict(i) for i in issues]}})
+    sys.exit(status)
 
 
 __all__ = ["app", "main"]
