@@ -110,6 +110,7 @@ def test_write_key_in_the_body_and_gzip_bodies_are_accepted(served: Served) -> N
     [
         ("/v1/track", {"messageId": "1", "event": "e"}, "bad_input", "body.userId"),
         ("/v1/track", {"messageId": "1", "userId": "u"}, "bad_input", "body.event"),
+        ("/v1/track", {"messageId": "1", "userId": {"a": 1}, "event": "e"}, "bad_input", "body.userId"),
         (
             "/v1/batch",
             {"batch": [{"type": "track", "messageId": "1", "userId": "u", "event": "e"}, {"type": "x"}]},

@@ -536,7 +536,9 @@ def test_who_may_decide(deciding: Served) -> None:
         response = decide(deciding, key, "dan", kind="reject", reason="not_icp")
         assert response.status_code == status, (key, response.text)
     assert "role sales or manager" in decide(deciding, "admin", "dan", kind="accept").json()["detail"]
-    assert decide(deciding, "carla", "nobody", kind="accept").status_code == 404
+    missing = decide(deciding, "carla", "nobody", kind="accept")
+    assert missing.status_code == 404
+    assert missing.json()["detail"] == "no lead with the id 'nobody'"  # no command-line hint in an API answer
 
 
 def test_a_rejection_with_a_reason_and_a_note_is_in_the_history(deciding: Served) -> None:

@@ -102,7 +102,7 @@ def test_leads_by_stage_and_top(workspace: Path, capsys: pytest.CaptureFixture[s
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (("explain", "nobody"), "no lead with the id 'nobody'"),
+        (("explain", "nobody"), "no lead with the id 'nobody' (see 'leadgate leads')"),
         (("leads", "--stage", "hot"), "--stage 'hot': not a stage"),
         (("score", "--as-of", "last week"), "--as-of 'last week'"),
         (("import", "events", "missing.jsonl"), "missing.jsonl: no such file"),

@@ -36,7 +36,12 @@ class WorkspaceError(UserError):
 
 
 class NotFound(UserError):
-    """Something named by the user does not exist."""
+    """Something named by the user does not exist. ``listed_by``: the command that lists what
+    does, which the command line adds to the message (an API answer names no command)."""
+
+    def __init__(self, message: str, listed_by: str | None = None) -> None:
+        super().__init__(message)
+        self.listed_by = listed_by
 
 
 class SettingError(UserError):

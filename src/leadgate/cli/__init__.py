@@ -12,7 +12,7 @@ from typing import NoReturn
 
 from leadgate.cli import output
 from leadgate.cli.app import app
-from leadgate.errors import InputError, Issue, PlaybookInvalid, StoreError, UserError
+from leadgate.errors import InputError, Issue, NotFound, PlaybookInvalid, StoreError, UserError
 
 # Importing the command modules registers their commands, in this order, in --help.
 # isort: off
@@ -46,6 +46,8 @@ def main(argv: list[str] | None = None) -> None:
         if len(exc.issues) > MAX_ISSUES_SHOWN:
             output.errors.print(f"... and more (the first {MAX_ISSUES_SHOWN} are shown)")
         _fail(str(exc), 2, exc.issues, as_json)
+    except NotFound as exc:
+        _fail(f"{exc} (see '{exc.listed_by}')" if exc.listed_by else str(exc), 2, [], as_json)
     except UserError as exc:
         _fail(str(exc), 2, [], as_json)
     except StoreError as exc:

@@ -75,6 +75,10 @@ def event_time(message: dict[str, Any], received_at: dt.datetime) -> dt.datetime
 
 
 def _ids(message: dict[str, Any]) -> tuple[str | None, str | None]:
+    for field in ("userId", "anonymousId"):
+        if isinstance(message.get(field), (dict, list, bool)):
+            kind = {"dict": "an object", "list": "a list", "bool": "true or false"}[type(message[field]).__name__]
+            raise RowProblem("IM006", f"{field} must be a text or a number, not {kind}", field)
     user_id = _text(message.get("userId"))
     anonymous_id = _text(message.get("anonymousId"))
     if user_id is None and anonymous_id is None:

@@ -82,7 +82,7 @@ def retry_dead(store: Store, notification_ids: Sequence[str] | None, now: dt.dat
         for notification_id in wanted:
             entry = outbox.entry(notification_id)
             if entry is None:
-                raise NotFound(f"no notification {notification_id!r} (see 'leadgate webhooks list')")
+                raise NotFound(f"no notification {notification_id!r}", listed_by="leadgate webhooks list")
             if entry.status != "dead":
                 raise UserError(
                     f"notification {notification_id} is {entry.status}, not dead: only a dead one is retried"

@@ -26,7 +26,7 @@ def lead_key_of(store: Store, lead_id: str) -> int:
     """The key of a lead id, or :class:`NotFound`."""
     lead_key = store.lead_key_of(lead_id)
     if lead_key is None:
-        raise NotFound(f"no lead with the id {lead_id!r} (see 'leadgate leads')")
+        raise NotFound(f"no lead with the id {lead_id!r}", listed_by="leadgate leads")
     return lead_key
 
 

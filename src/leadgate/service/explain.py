@@ -36,7 +36,7 @@ def explain_lead(store: Store, playbook: Playbook, lead_id: str, as_of: dt.datet
     """The explanation of ``lead_id``'s score as of ``as_of``."""
     lead_key = store.lead_key_of(lead_id)
     if lead_key is None:
-        raise NotFound(f"no lead with the id {lead_id!r} (see 'leadgate leads')")
+        raise NotFound(f"no lead with the id {lead_id!r}", listed_by="leadgate leads")
     parameters = moment_row(as_of).append_column("lead_key", pa.array([lead_key], pa.int64()))
     with store.few_leads(), store.parameters(PARAMETERS_TABLE, parameters):
         prepared = PreparedExplanation.of(store, playbook)

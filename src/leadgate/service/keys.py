@@ -108,4 +108,4 @@ def principal_of(record: KeyRecord, playbook: PlaybookModel) -> Principal:
 
 def revoke_key(store: Store, key_id: str, now: dt.datetime) -> None:
     if not KeysStore(store).revoke(key_id, now):
-        raise NotFound(f"no live key with the id {key_id!r} (see 'leadgate keys list')")
+        raise NotFound(f"no live key with the id {key_id!r}", listed_by="leadgate keys list")

@@ -69,14 +69,14 @@ def change_password(store: Store, name: str, password: str) -> None:
     check_password(password)
     users = UsersStore(store)
     if users.by_name(name) is None:
-        raise NotFound(f"no user named {name!r} (see 'leadgate users list')")
+        raise NotFound(f"no user named {name!r}", listed_by="leadgate users list")
     users.set_password_hash(name, _hasher.hash(password))
 
 
 def disable_user(store: Store, name: str, now: dt.datetime) -> None:
     users = UsersStore(store)
     if users.by_name(name) is None:
-        raise NotFound(f"no user named {name!r} (see 'leadgate users list')")
+        raise NotFound(f"no user named {name!r}", listed_by="leadgate users list")
     users.disable(name, now)
 
 

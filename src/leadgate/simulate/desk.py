@@ -47,7 +47,7 @@ class DecisionDesk:
 
     def key_of(self, lead_id: str) -> int:
         if lead_id not in self.keys:
-            raise NotFound(f"no lead with the id {lead_id!r} (see 'leadgate leads')")
+            raise NotFound(f"no lead with the id {lead_id!r}", listed_by="leadgate leads")
         return self.keys[lead_id]
 
     def read(self, lead_ids: Iterable[str]) -> None:
