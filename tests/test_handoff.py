@@ -406,6 +406,20 @@ def test_a_row_repeated_in_one_crm_export_counts_once(world: World, tmp_path: Pa
     assert apply_outcomes(world.store, PLAYBOOK, rows, str(export)) == OutcomesApplied(1, 0)
 
 
+def test_a_crm_row_both_won_and_lost_is_a_bad_row(tmp_path: Path) -> None:
+    """An opportunity that was then won is two moves; won and lost at once is a contradiction."""
+    export = tmp_path / "deals.csv"
+    export.write_text(
+        "lead_id,opportunity_at,won_at,lost_at\nann,2026-11-20,2026-11-25,\nbob,,2026-11-25,2026-11-26\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError) as caught:
+        read_outcomes(export, ColumnMap.parse([]))
+    assert [str(issue) for issue in caught.value.issues] == [
+        f"{export}:3: IM005 lost_at: a deal is won or lost, not both: keep one of won_at and lost_at"
+    ]
+
+
 def test_an_account_owner_outside_the_teams_can_decide_on_their_lead(world: World) -> None:
     world.account("acme", employees=1500, industry="Software", country="FR", owner="zoe")  # zoe is in no team
     world.lead("ann", account="acme", role="CTO", budget_estimate=20000)

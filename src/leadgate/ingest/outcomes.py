@@ -78,4 +78,6 @@ def _row_outcomes(line: int, fields: dict[str, object]) -> list[OutcomeRow]:
     ]
     if not found:
         raise RowProblem("IM002", f"no outcome date in {', '.join(DATE_COLUMNS)}", "won_at")
+    if {"won", "lost"} <= {row.outcome for row in found}:
+        raise RowProblem("IM005", "a deal is won or lost, not both: keep one of won_at and lost_at", "lost_at")
     return found
