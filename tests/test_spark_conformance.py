@@ -527,36 +527,15 @@ def test_the_cli_scores_a_workspace_on_spark_as_duckdb_does(
     assert run(capsys, "-w", str(root), "score", "--as-of", moment)[0] == 0
     local = tmp_path / "local.parquet"
     assert run(capsys, "-w", str(root), "export", "scores", str(local))[0] == 0
-    status, out, err = run(
-        capsys,
-        "-w",
-        str(root),
-        "score",
-        "--engine",
-        "spark",
-        "--as-of",
-        moment,
-        "--output",
-        str(tmp_path / "spark"),
-        "--json",
-    )
+
+    def on_spark(*options: str) -> tuple[int, str, str]:
+        return run(capsys, "-w", str(root), "score", "--engine", "spark", "--as-of", moment, *options)
+
+    status, out, err = on_spark("--output", str(tmp_path / "spark"), "--json")
     assert status == 0, err
     assert json.loads(out)["leads_scored"] == 2
     assert run(capsys, "-w", str(root), "export", "facts", str(tmp_path / "facts"))[0] == 0
-    status, _, err = run(
-        capsys,
-        "-w",
-        str(root),
-        "score",
-        "--engine",
-        "spark",
-        "--as-of",
-        moment,
-        "--facts",
-        str(tmp_path / "facts"),
-        "--output",
-        str(tmp_path / "again"),
-    )
+    status, _, err = on_spark("--facts", str(tmp_path / "facts"), "--output", str(tmp_path / "again"))
     assert status == 0, err
     expected = pq.read_table(local).sort_by("lead_id")
     for written in ("spark", "again"):
@@ -564,9 +543,7 @@ def test_the_cli_scores_a_workspace_on_spark_as_duckdb_does(
         assert set(expected.column_names) <= set(got.column_names)
         for name in ("lead_id", "fit", "engagement", "score", "qualifies_as"):
             assert got[name].to_pylist() == expected[name].to_pylist(), (written, name)
-    status, _, err = run(
-        capsys, "-w", str(root), "score", "--engine", "spark", "--facts", str(tmp_path), "--output", str(tmp_path / "x")
-    )
+    status, _, err = on_spark("--facts", str(tmp_path), "--output", str(tmp_path / "x"))
     assert status == 2 and "events.parquet" in err and "leadgate export facts" in " ".join(err.split())
     status, _, err = run(capsys, "-w", str(root), "score", "--engine", "spark")
     assert status == 2 and "give --output DIR" in err
