@@ -73,9 +73,9 @@ def cycle(
 ) -> None:
     """Score what changed, move leads whose conditions hold, route new MQLs and PQLs, check SLAs.
     Running it twice adds nothing."""
+    moment = past_moment(as_of, "--as-of", CYCLE_IN_FUTURE)
     workspace = state(ctx).workspace()
     with spinner("running the qualification cycle", enabled=not as_json):
-        moment = past_moment(as_of, "--as-of", CYCLE_IN_FUTURE)
         report = run_cycle(workspace.store, workspace.playbook(), moment, full=full)
     summary = CycleSummary(
         as_of=report.as_of,

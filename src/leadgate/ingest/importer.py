@@ -166,9 +166,9 @@ def _write_rejects(path: Path, file_format: str, rejects: list[tuple[readers.Rec
     cannot be written there."""
     final = _rejects_path(path)
     target = final.with_name(final.name + ".part")
+    if final.is_dir():
+        raise InputError(f"{final}: the skipped rows cannot be written there (a folder); nothing was imported")
     try:
-        if final.is_dir():
-            raise IsADirectoryError(21, "it is a folder", str(final))
         with target.open("wb") as out:
             for record, problem in rejects:
                 original: Any = record.fields
