@@ -536,6 +536,12 @@ def test_who_may_decide(deciding: Served) -> None:
         response = decide(deciding, key, "dan", kind="reject", reason="not_icp")
         assert response.status_code == status, (key, response.text)
     assert "role sales or manager" in decide(deciding, "admin", "dan", kind="accept").json()["detail"]
+    with deciding.client("carla") as http:
+        broken = http.post(
+            "/v1/leads/dan/decisions", content=b'{"kind": "accept",', headers={"content-type": "application/json"}
+        )
+    assert broken.status_code == 400 and broken.json()["code"] == "bad_input"
+    assert broken.json()["detail"].startswith("the body is not valid JSON (")
     missing = decide(deciding, "carla", "nobody", kind="accept")
     assert missing.status_code == 404
     assert missing.json()["detail"] == "no lead with the id 'nobody'"  # no command-line hint in an API answer

@@ -154,6 +154,12 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        broken = next((item for item in error.errors() if item.get("type") == "json_invalid"), None)
+        if broken is not None:  # the body is not JSON at all: say so as ingestion does, at its character
+            at = broken.get("loc", ("body", "?"))[-1]
+            cause = (broken.get("ctx") or {}).get("error", "JSON decode error")
+            detail = f"the body is not valid JSON ({cause} at character {at})"
+            return problem_response(400, "bad_input", "The input cannot be taken", detail, request)
         places = [
             ProblemPlace(
                 where=".".join(str(part) for part in item.get("loc", ())),
