@@ -34,9 +34,10 @@ from typing import Any
 
 import numpy as np
 import orjson
-from service_load import BATCH_SIZE, ID_MARK, TIME_MARK, MessageMaker
+from service_load import BATCH_SIZE, BatchPool, MessageMaker
 
 from leadgate.api.ingest import message_fact_rows
+from leadgate.ingest.rows import Row
 from leadgate.service.cycle import run_cycle
 from leadgate.service.intake import Intake
 from leadgate.workspace import Workspace
@@ -64,28 +65,29 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
+# Streams of their own: the service bench numbers its clients' streams from 0 by thousands, so
+# these message ids never meet the ids a kept bench store already holds.
+FIRST_STREAM = 900_000
+
+
 class Sender:
-    """Commits bench messages as the server's intake does, numbered on from the store's own."""
+    """Commits bench messages as the server's intake does: the service bench's request bodies
+    (:class:`BatchPool`), each parsed as a request, all of them in one group commit."""
 
     def __init__(self, intake: Intake, leads: int) -> None:
         self.intake = intake
-        self.makers = [MessageMaker(seed, leads) for seed in range(4)]
-        self.requests = 0
+        self.pools = [BatchPool(MessageMaker(FIRST_STREAM + stream, leads)) for stream in range(4)]
 
     def commit(self, messages: int) -> dt.datetime:
         """Commit ``messages`` new messages sent now; the moment a cycle then runs at."""
-        now = dt.datetime.now(dt.UTC)
-        stamp = now.isoformat(timespec="milliseconds").replace("+00:00", "Z").encode()
-        batch: list[Any] = []
-        for index in range(messages // BATCH_SIZE):
-            self.requests += 1
-            body, _ = self.makers[index % len(self.makers)].batch()
-            batch += orjson.loads(body.replace(ID_MARK, f"cost{self.requests}".encode()).replace(TIME_MARK, stamp))[
-                "batch"
-            ]
-        received = now.replace(tzinfo=None)
-        rows = message_fact_rows(batch, None, stamp.decode(), received)
-        self.intake.submit(self.intake.tables_of(rows), len(batch)).result()
+        bodies = [
+            orjson.loads(self.pools[index % len(self.pools)].next()[0]) for index in range(messages // BATCH_SIZE)
+        ]
+        received = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        rows: list[Row] = []
+        for body in bodies:
+            rows += message_fact_rows(body["batch"], None, body["sentAt"], received)
+        self.intake.submit(self.intake.tables_of(rows), messages).result()
         return received
 
 
